@@ -1,0 +1,57 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "odenet/core/blas_info.hpp"
+#include "odenet/core/error.hpp"
+
+using namespace odenet;
+
+namespace {
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+}  // namespace
+
+TEST_CASE("every error type carries where and what") {
+    const ShapeError shape("matmul", "inner dimensions differ, (3, 4) @ (5, 2)");
+    CHECK(std::string(shape.what()) == "matmul: inner dimensions differ, (3, 4) @ (5, 2)");
+    CHECK(shape.where() == "matmul");
+
+    const ValueError value("rk_step", "NaN in the state");
+    CHECK(std::string(value.what()) == "rk_step: NaN in the state");
+
+    const DtypeError dtype("add", "float32 and float64 mixed");
+    CHECK(contains(dtype.what(), "float32 and float64"));
+
+    const GraphError graph("backward", "the graph was freed");
+    CHECK(contains(graph.what(), "backward: the graph"));
+
+    const SolverError solver("solve", 0.25, 1e-14, "step size underflow");
+    CHECK(contains(solver.what(), "t = 0.25"));
+    CHECK(contains(solver.what(), "h = 1e-14"));
+    CHECK(contains(solver.what(), "step size underflow"));
+    CHECK(solver.t() == 0.25);
+    CHECK(solver.h() == 1e-14);
+    CHECK(solver.reason() == "step size underflow");
+
+    const IOError io("load", "model.npz", "truncated after 12 bytes");
+    CHECK(std::string(io.what()) == "load: 'model.npz': truncated after 12 bytes");
+    CHECK(io.path() == "model.npz");
+}
+
+TEST_CASE("all errors are odenet::Error and std::runtime_error") {
+    CHECK_THROWS_AS(throw ShapeError("a", "b"), Error);
+    CHECK_THROWS_AS(throw SolverError("a", 0, 0, "b"), Error);
+    CHECK_THROWS_AS(throw IOError("a", "p", "b"), std::runtime_error);
+}
+
+TEST_CASE("BLAS information") {
+    const BlasInfo info = blas_info();
+    CHECK(contains(info.library, "OpenBLAS"));
+    CHECK(info.threads >= 1);
+    const int before = num_threads();
+    set_num_threads(1);
+    CHECK(num_threads() == 1);
+    set_num_threads(before);
+    CHECK_THROWS_AS(set_num_threads(0), ValueError);
+    CHECK(contains(blas_summary(), "thread"));
+}
