@@ -1,0 +1,5 @@
+#pragma once
+#include "odenet/autodiff/engine.hpp"
+#include "odenet/autodiff/grad_mode.hpp"
+#include "odenet/autodiff/ops.hpp"
+#include "odenet/autodiff/var.hpp"

@@ -1,0 +1,90 @@
+#pragma once
+// A node of the recorded graph: one op application. It knows the edges to the nodes of its
+// inputs and how to turn its output's cotangent into its inputs' cotangents.
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "odenet/autodiff/var.hpp"
+
+namespace odenet {
+
+/// Where an input's gradient goes: the input's gradient node (null when the input needs no
+/// gradient) and the input's shape, to which the engine reduces broadcast gradients.
+struct Edge {
+    NodePtr node;
+    Shape shape;
+};
+
+using Grads = std::vector<Var>;
+
+/// Throws the GraphError for a backward through a node whose saved values were freed.
+[[noreturn]] void throw_released(const char* op);
+
+class Node {
+public:
+    explicit Node(std::vector<Edge> edges);
+    virtual ~Node() = default;
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+
+    virtual const char* name() const = 0;
+    /// The cotangents of the inputs, given the cotangent of the output. Entry i may be an
+    /// undefined Var when bit i of `needs` is clear (the engine will not use it). The result may
+    /// have the output's broadcast shape; the engine sums it to the input's shape.
+    virtual Grads apply(const Var& grad_output, std::uint32_t needs) = 0;
+    /// Frees what the backward needed (saved inputs and outputs). Called after backward unless
+    /// retain_graph; a later apply() then throws GraphError.
+    virtual void release_saved() {}
+
+    std::uint64_t sequence_nr() const { return sequence_nr_; }
+    const std::vector<Edge>& edges() const { return edges_; }
+
+private:
+    friend void retain_node(Node*) noexcept;
+    friend void release_node(Node*) noexcept;
+    std::atomic<int> refs_{0};
+    std::uint64_t sequence_nr_;  // creation order: inputs' nodes always have smaller numbers
+    std::vector<Edge> edges_;
+};
+
+/// What a backward formula may ask for: which inputs need a gradient, and the op's own output
+/// as a Var (its grad_fn is this node, so formulas that use it differentiate correctly).
+class BackwardContext {
+public:
+    BackwardContext(std::uint32_t needs, Node* node, const Value* saved_output)
+        : needs_(needs), node_(node), saved_output_(saved_output) {}
+    bool needs(std::size_t input) const { return (needs_ >> input) & 1u; }
+    Var output() const;
+
+private:
+    std::uint32_t needs_;
+    Node* node_;
+    const Value* saved_output_;
+};
+
+/// A node whose backward is a lambda `Grads(const Var& grad_output, const BackwardContext&)`,
+/// stored by value (one allocation per recorded op).
+template <class F>
+class LambdaNode final : public Node {
+public:
+    LambdaNode(const char* name, std::vector<Edge> edges, F backward, Value saved_output)
+        : Node(std::move(edges)), name_(name), backward_(std::move(backward)), saved_output_(std::move(saved_output)) {}
+    const char* name() const override { return name_; }
+    Grads apply(const Var& grad_output, std::uint32_t needs) override {
+        if (!backward_) throw_released(name_);
+        return (*backward_)(grad_output, BackwardContext(needs, this, &saved_output_));
+    }
+    void release_saved() override {
+        backward_.reset();
+        saved_output_ = Value();
+    }
+
+private:
+    const char* name_;
+    std::optional<F> backward_;
+    Value saved_output_;
+};
+
+}  // namespace odenet

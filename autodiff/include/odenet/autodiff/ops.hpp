@@ -1,0 +1,144 @@
+#pragma once
+// The differentiable ops. Each is implemented in autodiff/src/ops/<family>.cpp with its
+// backward formula next to its forward; every one is listed in tests/autodiff/op_registry.cpp
+// and checked there by gradcheck and gradgradcheck in float64.
+//
+// Conventions: binary elementwise ops broadcast as NumPy; both operands must have the same
+// dtype (DtypeError otherwise; convert with to_dtype). Axes may be negative (counted from the
+// end). Shape problems throw ShapeError naming the op and the shapes.
+#include <cstddef>
+#include <vector>
+
+#include "odenet/autodiff/var.hpp"
+
+namespace odenet {
+
+// ---- creation (not differentiable: results are leaves) ------------------------------------
+Var zeros(const Shape& shape, Dtype dtype = Dtype::float64, bool requires_grad = false);
+Var ones(const Shape& shape, Dtype dtype = Dtype::float64, bool requires_grad = false);
+Var full(const Shape& shape, double value, Dtype dtype = Dtype::float64, bool requires_grad = false);
+Var zeros_like(const Var& x);
+Var ones_like(const Var& x);
+Var full_like(const Var& x, double value);
+/// Standard normal / Rademacher entries from the default generator (see core/random.hpp).
+Var randn(const Shape& shape, Dtype dtype = Dtype::float64);
+Var randn_like(const Var& x);
+Var rademacher_like(const Var& x);
+/// Differentiable dtype conversion (the gradient is converted back).
+Var to_dtype(const Var& x, Dtype dtype);
+
+// ---- unary elementwise (ops/unary.cpp) ------------------------------------------------------
+Var neg(const Var& x);
+Var exp(const Var& x);
+Var log(const Var& x);
+Var sqrt(const Var& x);
+Var square(const Var& x);
+/// d|x|/dx = sign(x), taken as 0 at x = 0.
+Var abs(const Var& x);
+Var tanh(const Var& x);
+Var sigmoid(const Var& x);
+/// d relu/dx = 1 for x > 0 and 0 for x <= 0 (0 at x = 0, as PyTorch).
+Var relu(const Var& x);
+/// log(1 + e^x), computed stably as max(x, 0) + log1p(e^-|x|).
+Var softplus(const Var& x);
+Var elu(const Var& x, double alpha = 1.0);
+Var sin(const Var& x);
+Var cos(const Var& x);
+/// x^p for a constant exponent.
+Var pow(const Var& x, double p);
+
+// ---- scalar operands (ops/unary.cpp): the scalar takes the Var's dtype -----------------------
+Var add(const Var& x, double s);
+Var mul(const Var& x, double s);
+/// s - x
+Var rsub(double s, const Var& x);
+/// s / x
+Var rdiv(double s, const Var& x);
+
+// ---- binary elementwise with broadcasting (ops/binary.cpp) ---------------------------------
+Var add(const Var& a, const Var& b);
+Var sub(const Var& a, const Var& b);
+Var mul(const Var& a, const Var& b);
+Var div(const Var& a, const Var& b);
+/// a^b elementwise (a > 0 where b is differentiated: d/db a^b = a^b log a).
+Var pow(const Var& a, const Var& b);
+/// cond ? a : b elementwise; cond is a 0/1 mask (nonzero = true), not differentiated.
+Var where(const Var& cond, const Var& a, const Var& b);
+
+Var operator+(const Var& a, const Var& b);
+Var operator-(const Var& a, const Var& b);
+Var operator*(const Var& a, const Var& b);
+Var operator/(const Var& a, const Var& b);
+Var operator-(const Var& x);
+Var operator+(const Var& x, double s);
+Var operator+(double s, const Var& x);
+Var operator-(const Var& x, double s);
+Var operator-(double s, const Var& x);
+Var operator*(const Var& x, double s);
+Var operator*(double s, const Var& x);
+Var operator/(const Var& x, double s);
+Var operator/(double s, const Var& x);
+
+// ---- reductions (ops/reduce.cpp) -------------------------------------------------------------
+/// Sum of all elements, shape ().
+Var sum(const Var& x);
+Var sum(const Var& x, const std::vector<int>& axes, bool keepdims = false);
+Var mean(const Var& x);
+Var mean(const Var& x, const std::vector<int>& axes, bool keepdims = false);
+/// Maximum over one axis. The gradient goes to the first maximal entry.
+Var max(const Var& x, int axis, bool keepdims = false);
+/// log Σ exp(x) over one axis, stable (shifted by the maximum).
+Var logsumexp(const Var& x, int axis, bool keepdims = false);
+/// x - logsumexp(x, axis, keepdims = true).
+Var log_softmax(const Var& x, int axis);
+/// Sums the broadcast axes away so the result has `shape` (the adjoint of broadcast_to).
+Var sum_to(const Var& x, const Shape& shape);
+/// Broadcasts x to `shape` (materialised; the gradient is sum_to).
+Var broadcast_to(const Var& x, const Shape& shape);
+
+// ---- linear algebra (ops/matmul.cpp), through OpenBLAS -----------------------------------------
+/// Matrix product. 2-D: (m, k) @ (k, n). Higher rank: batched over the leading axes, which
+/// broadcast. A 1-D operand is treated as a row (left) or column (right) vector and that axis
+/// is removed from the result, as numpy.matmul.
+Var matmul(const Var& a, const Var& b);
+/// op(a) @ op(b) with op = transpose of the last two axes where asked, without copying.
+Var gemm(const Var& a, const Var& b, bool transpose_a, bool transpose_b);
+
+// ---- shape (ops/shape.cpp) ------------------------------------------------------------------------
+Var reshape(const Var& x, const Shape& shape);
+/// Collapses axes [start_axis, end) into one: (N, C, H, W) -> (N, C*H*W) for start_axis = 1.
+Var flatten(const Var& x, int start_axis = 1);
+Var permute(const Var& x, const std::vector<std::size_t>& axes);
+/// Swaps two axes (default: the last two).
+Var transpose(const Var& x, int axis0 = -2, int axis1 = -1);
+Var concat(const std::vector<Var>& xs, int axis);
+Var stack(const std::vector<Var>& xs, int axis = 0);
+/// Elements start, start+step, ... < stop along one axis.
+Var slice(const Var& x, int axis, std::size_t start, std::size_t stop, std::size_t step = 1);
+/// The entries at `indices` along one axis (repeats allowed; their gradients add).
+Var index_select(const Var& x, int axis, const std::vector<std::size_t>& indices);
+
+// ---- convolution, normalisation, pooling (ops/conv.cpp, ops/norm.cpp, ops/pool.cpp) ------------
+struct Conv2dOptions {
+    std::size_t stride = 1;
+    std::size_t padding = 0;
+};
+/// x (N, C, H, W), weight (O, C, kh, kw), bias (O) or undefined -> (N, O, H', W').
+Var conv2d(const Var& x, const Var& weight, const Var& bias, Conv2dOptions options = {});
+/// Normalises x (N, C, ...) over groups of C/groups channels and the spatial axes, then
+/// scales and shifts per channel; weight and bias (C) may be undefined.
+Var group_norm(const Var& x, std::size_t groups, const Var& weight, const Var& bias, double eps = 1e-5);
+/// Average pooling over kernel x kernel windows of x (N, C, H, W), no padding.
+Var avg_pool2d(const Var& x, std::size_t kernel, std::size_t stride);
+
+// ---- losses (ops/loss.cpp) ----------------------------------------------------------------------
+/// mean((pred - target)^2)
+Var mse_loss(const Var& pred, const Var& target);
+/// Mean over the batch of -log_probs[i, labels[i]]; log_probs (N, K).
+Var nll_loss(const Var& log_probs, const std::vector<std::size_t>& labels);
+/// nll_loss(log_softmax(logits, 1), labels); logits (N, K).
+Var cross_entropy(const Var& logits, const std::vector<std::size_t>& labels);
+/// log N(z; 0, I) summed over every axis but the first: shape (N,) for z (N, ...).
+Var gaussian_log_density(const Var& z);
+
+}  // namespace odenet

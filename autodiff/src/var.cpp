@@ -1,0 +1,97 @@
+#include "odenet/autodiff/var.hpp"
+
+#include <mutex>
+
+#include "odenet/autodiff/grad_mode.hpp"
+#include "odenet/autodiff/node.hpp"
+#include "grad_accumulator.hpp"
+#include "var_impl.hpp"
+
+namespace odenet {
+
+namespace {
+const Var kUndefined;
+
+VarImpl& checked(const std::shared_ptr<VarImpl>& impl, const char* what) {
+    if (!impl) throw GraphError(what, "the Var is undefined (default-constructed, or a gradient that does not exist)");
+    return *impl;
+}
+}  // namespace
+
+Var::Var(Tensor<float> value, bool requires_grad) : Var(Value(std::move(value)), requires_grad) {}
+Var::Var(Tensor<double> value, bool requires_grad) : Var(Value(std::move(value)), requires_grad) {}
+Var::Var(Value value, bool requires_grad) : impl_(std::make_shared<VarImpl>()) {
+    impl_->value = std::move(value);
+    impl_->requires_grad = requires_grad;
+}
+Var::Var(Value value, NodePtr grad_fn) : impl_(std::make_shared<VarImpl>()) {
+    impl_->value = std::move(value);
+    impl_->requires_grad = static_cast<bool>(grad_fn);
+    impl_->grad_fn = std::move(grad_fn);
+}
+
+Var Var::scalar(double x, Dtype dtype, bool requires_grad) {
+    if (dtype == Dtype::float32) return Var(Tensor<float>(static_cast<float>(x)), requires_grad);
+    return Var(Tensor<double>(x), requires_grad);
+}
+
+const Value& Var::value() const { return checked(impl_, "Var::value").value; }
+
+template <class T>
+Tensor<T>& Var::mutable_value() {
+    VarImpl& impl = checked(impl_, "Var::mutable_value");
+    if (impl.grad_fn) throw GraphError("Var::mutable_value", "only a leaf's value may be changed in place");
+    return impl.value.as_mutable<T>();
+}
+template Tensor<float>& Var::mutable_value<float>();
+template Tensor<double>& Var::mutable_value<double>();
+
+void Var::set_value(Value value) {
+    VarImpl& impl = checked(impl_, "Var::set_value");
+    if (impl.grad_fn) throw GraphError("Var::set_value", "only a leaf's value may be replaced");
+    impl.value = std::move(value);
+}
+
+double Var::item() const {
+    const Value& v = value();
+    if (v.size() != 1) throw ShapeError("Var::item", "needs a one-element Var, got shape " + shape_str(v.shape()));
+    return v.visit([](const auto& t) { return static_cast<double>(t.data()[0]); });
+}
+
+bool Var::requires_grad() const { return impl_ && impl_->requires_grad; }
+
+Var& Var::set_requires_grad(bool requires_grad) {
+    VarImpl& impl = checked(impl_, "Var::set_requires_grad");
+    if (impl.grad_fn) throw GraphError("Var::set_requires_grad", "only a leaf's requires_grad can be set; this Var was computed by an op");
+    impl.requires_grad = requires_grad;
+    return *this;
+}
+
+bool Var::is_leaf() const { return !impl_ || !impl_->grad_fn; }
+
+const NodePtr& Var::grad_fn() const {
+    static const NodePtr none;
+    return impl_ ? impl_->grad_fn : none;
+}
+
+const Var& Var::grad() const { return impl_ ? impl_->grad : kUndefined; }
+void Var::set_grad(Var grad) { checked(impl_, "Var::set_grad").grad = std::move(grad); }
+void Var::zero_grad() {
+    if (impl_) impl_->grad = Var();
+}
+
+Var Var::detach() const { return Var(value(), false); }
+
+NodePtr gradient_edge(const Var& v) {
+    if (!v.impl_ || !v.impl_->requires_grad) return NodePtr();
+    if (v.impl_->grad_fn) return v.impl_->grad_fn;
+    // A leaf: every use shares one accumulator, so the engine sums all uses before touching grad.
+    static std::mutex mutex;  // leaves may be shared by graphs built on several threads
+    std::lock_guard lock(mutex);
+    if (v.impl_->accumulator) return NodePtr(v.impl_->accumulator);
+    auto* acc = new GradAccumulator(v.impl_);
+    v.impl_->accumulator = acc;
+    return NodePtr(acc);
+}
+
+}  // namespace odenet

@@ -1,0 +1,98 @@
+#include "op_registry.hpp"
+
+#include "odenet/core/random.hpp"
+
+namespace odenet::testing {
+
+namespace {
+using V = std::vector<Var>;
+}
+
+std::vector<Var> sample_inputs(const OpCase& c, std::uint64_t seed) {
+    Generator gen(seed);
+    std::vector<Var> xs;
+    for (const Shape& s : c.shapes) {
+        Tensor<double> t;
+        switch (c.domain) {
+            case Domain::any: t = randn<double>(s, gen); break;
+            case Domain::positive: t = uniform<double>(s, 0.5, 2.0, gen); break;
+            case Domain::nonzero: {
+                t = uniform<double>(s, 0.5, 2.0, gen);
+                for (double& x : t) x *= gen.rademacher();
+                break;
+            }
+        }
+        xs.push_back(Var(std::move(t)));
+    }
+    return xs;
+}
+
+const std::vector<OpCase>& op_registry() {
+    static const std::vector<OpCase> cases = {
+        // ---- unary ----
+        {"neg", "matrix", {{3, 4}}, Domain::any, [](const V& x) { return neg(x[0]); }},
+        {"exp", "matrix", {{3, 4}}, Domain::any, [](const V& x) { return exp(x[0]); }},
+        {"log", "positive", {{3, 4}}, Domain::positive, [](const V& x) { return log(x[0]); }},
+        {"sqrt", "positive", {{3, 4}}, Domain::positive, [](const V& x) { return sqrt(x[0]); }},
+        {"square", "rank 3", {{2, 3, 2}}, Domain::any, [](const V& x) { return square(x[0]); }},
+        {"abs", "away from 0", {{3, 4}}, Domain::nonzero, [](const V& x) { return abs(x[0]); }},
+        {"tanh", "matrix", {{3, 4}}, Domain::any, [](const V& x) { return tanh(x[0]); }},
+        {"sigmoid", "matrix", {{3, 4}}, Domain::any, [](const V& x) { return sigmoid(x[0]); }},
+        {"relu", "away from 0", {{3, 4}}, Domain::nonzero, [](const V& x) { return relu(x[0]); }},
+        {"softplus", "large and small", {{3, 4}}, Domain::any, [](const V& x) { return softplus(x[0] * 10.0); }},
+        {"elu", "both sides", {{3, 4}}, Domain::nonzero, [](const V& x) { return elu(x[0], 0.7); }},
+        {"sin", "matrix", {{3, 4}}, Domain::any, [](const V& x) { return sin(x[0]); }},
+        {"cos", "matrix", {{3, 4}}, Domain::any, [](const V& x) { return cos(x[0]); }},
+        {"pow", "scalar exponent", {{3, 4}}, Domain::positive, [](const V& x) { return pow(x[0], 2.5); }},
+        {"pow", "tensor exponent, broadcast", {{3, 4}, {4}}, Domain::positive, [](const V& x) { return pow(x[0], x[1]); }},
+        // ---- scalar operands ----
+        {"add_scalar", "x + 2", {{3, 4}}, Domain::any, [](const V& x) { return x[0] + 2.0; }},
+        {"mul_scalar", "3 x", {{3, 4}}, Domain::any, [](const V& x) { return 3.0 * x[0]; }},
+        {"rsub_scalar", "1 - x", {{3, 4}}, Domain::any, [](const V& x) { return 1.0 - x[0]; }},
+        {"rdiv_scalar", "2 / x", {{3, 4}}, Domain::nonzero, [](const V& x) { return 2.0 / x[0]; }},
+        // ---- binary, with broadcasting both ways ----
+        {"add", "broadcast (3,1,4) with (2,4)", {{3, 1, 4}, {2, 4}}, Domain::any, [](const V& x) { return x[0] + x[1]; }},
+        {"sub", "broadcast (3,1,4) with (2,4)", {{3, 1, 4}, {2, 4}}, Domain::any, [](const V& x) { return x[0] - x[1]; }},
+        {"mul", "broadcast (3,1,4) with (2,4)", {{3, 1, 4}, {2, 4}}, Domain::any, [](const V& x) { return x[0] * x[1]; }},
+        {"mul", "same input twice", {{3, 4}}, Domain::any, [](const V& x) { return x[0] * x[0]; }},
+        {"div", "broadcast (2,4) with (3,1,4)", {{2, 4}, {3, 1, 4}}, Domain::nonzero, [](const V& x) { return x[0] / x[1]; }},
+        {"where", "mask broadcast over rows", {{3, 4}, {3, 4}}, Domain::any,
+         [](const V& x) {
+             Var mask(Tensor<double>{1.0, 0.0, 0.0, 1.0});
+             return where(mask, x[0], x[1]);
+         }},
+        // ---- reductions ----
+        {"sum", "all", {{3, 4}}, Domain::any, [](const V& x) { return sum(x[0]); }},
+        {"sum", "axes {0, 2}", {{2, 3, 4}}, Domain::any, [](const V& x) { return sum(x[0], {0, 2}); }},
+        {"sum", "axis -1, keepdims", {{2, 3, 4}}, Domain::any, [](const V& x) { return sum(x[0], {-1}, true); }},
+        {"mean", "all", {{3, 4}}, Domain::any, [](const V& x) { return mean(x[0]); }},
+        {"mean", "axis 1, keepdims", {{2, 3, 4}}, Domain::any, [](const V& x) { return mean(x[0], {1}, true); }},
+        {"max", "axis 1", {{3, 5}}, Domain::any, [](const V& x) { return max(x[0], 1); }},
+        {"max", "axis 0 of rank 3, keepdims", {{4, 2, 3}}, Domain::any, [](const V& x) { return max(x[0], 0, true); }},
+        {"logsumexp", "axis 1", {{3, 5}}, Domain::any, [](const V& x) { return logsumexp(x[0] * 3.0, 1); }},
+        {"log_softmax", "axis -1", {{3, 5}}, Domain::any, [](const V& x) { return log_softmax(x[0], -1); }},
+        {"sum_to", "(2,3,4) to (3,1)", {{2, 3, 4}}, Domain::any, [](const V& x) { return sum_to(x[0], {3, 1}); }},
+        {"broadcast_to", "(3,1) to (2,3,4)", {{3, 1}}, Domain::any, [](const V& x) { return broadcast_to(x[0], {2, 3, 4}); }},
+        // ---- linear algebra ----
+        {"matmul", "2-D", {{3, 4}, {4, 5}}, Domain::any, [](const V& x) { return matmul(x[0], x[1]); }},
+        {"matmul", "batched with broadcast batch", {{2, 3, 4}, {4, 2}}, Domain::any, [](const V& x) { return matmul(x[0], x[1]); }},
+        {"matmul", "batched (2,1,3,4) @ (3,4,2)", {{2, 1, 3, 4}, {3, 4, 2}}, Domain::any,
+         [](const V& x) { return matmul(x[0], x[1]); }},
+        {"matmul", "vector @ matrix", {{4}, {4, 3}}, Domain::any, [](const V& x) { return matmul(x[0], x[1]); }},
+        {"gemm", "aᵀ bᵀ", {{4, 3}, {5, 4}}, Domain::any, [](const V& x) { return gemm(x[0], x[1], true, true); }},
+        {"gemm", "a bᵀ", {{3, 4}, {5, 4}}, Domain::any, [](const V& x) { return gemm(x[0], x[1], false, true); }},
+        // ---- shape ----
+        {"reshape", "(3,4) to (2,6)", {{3, 4}}, Domain::any, [](const V& x) { return reshape(x[0] * x[0], {2, 6}); }},
+        {"flatten", "(2,3,2,2) from axis 1", {{2, 3, 2, 2}}, Domain::any, [](const V& x) { return flatten(square(x[0]), 1); }},
+        {"permute", "(2,3,4) to (4,2,3)", {{2, 3, 4}}, Domain::any, [](const V& x) { return permute(square(x[0]), {2, 0, 1}); }},
+        {"transpose", "last two axes", {{2, 3, 4}}, Domain::any, [](const V& x) { return transpose(square(x[0])); }},
+        {"to_dtype", "float64 -> float32 -> float64", {{3, 4}}, Domain::any,
+         [](const V& x) { return to_dtype(square(to_dtype(x[0], Dtype::float32)), Dtype::float64); }, false,
+         // float32 rounding (1e-7 relative) swamps a 1e-6 central difference; a 1e-2 step and
+         // 1e-2 tolerance still catch a wrong formula (the derivative is O(1)).
+         {.eps = 1e-2, .atol = 1e-2, .rtol = 1e-2}},
+    };
+    return cases;
+}
+
+}  // namespace odenet::testing

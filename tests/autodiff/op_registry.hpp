@@ -1,0 +1,35 @@
+#pragma once
+// One row per differentiable op: its name (as in README's op table), sample input shapes, the
+// domain its inputs are drawn from, and the call. test_ops.cpp runs gradcheck and gradgradcheck
+// over every row; adding an op means adding a row here (test_ops checks the README agrees).
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "odenet/autodiff.hpp"
+#include "odenet/testing/gradcheck.hpp"
+
+namespace odenet::testing {
+
+enum class Domain {
+    any,       // standard normal
+    positive,  // uniform on [0.5, 2]
+    nonzero,   // |x| in [0.5, 2], random sign: keeps abs, relu and division away from their kinks
+};
+
+struct OpCase {
+    std::string op;     // the op's name in README's table
+    std::string label;  // what this case covers (e.g. "broadcast (3,1,4) with (2,4)")
+    std::vector<Shape> shapes;
+    Domain domain = Domain::any;
+    std::function<Var(const std::vector<Var>&)> fn;
+    bool second_order = true;  // false only where the second derivative is 0 or undefined by design
+    GradcheckOptions tolerance{};  // the defaults, except where a row says why
+};
+
+const std::vector<OpCase>& op_registry();
+
+/// Seeded float64 inputs for a case.
+std::vector<Var> sample_inputs(const OpCase& c, std::uint64_t seed);
+
+}  // namespace odenet::testing
