@@ -6,30 +6,30 @@
 #include "dispatch.hpp"
 #include "odenet/autodiff/ops.hpp"
 #include "odenet/autodiff/record.hpp"
+#include "odenet/core/broadcast_loop.hpp"
 #include "odenet/core/shape.hpp"
 
 namespace odenet {
 
 namespace {
 
-// Evaluates f(a, b) after checking dtype and broadcast compatibility with a message naming op.
+// Evaluates f elementwise over the broadcast shape after checking dtypes (errors name op).
 template <class F>
-Value binary_value(const Var& a, const Var& b, const char* op, F&& f) {
-    if (a.shape() != b.shape()) broadcast_shape(a.shape(), b.shape(), op);
-    return ops::map_values(a, b, op, std::forward<F>(f));
+Value binary_value(const Var& a, const Var& b, const char* op, F f) {
+    return ops::map_values(a, b, op, [&](const auto& x, const auto& z) { return broadcast_apply(x, z, f, op); });
 }
 
 }  // namespace
 
 // d(a + b) = (gy, gy)
 Var add(const Var& a, const Var& b) {
-    Value y = binary_value(a, b, "add", [](const auto& x, const auto& z) { return x + z; });
+    Value y = binary_value(a, b, "add", [](auto x, auto z) { return x + z; });
     return record("add", std::move(y), {&a, &b}, [](const Var& gy, const BackwardContext&) -> Grads { return {gy, gy}; });
 }
 
 // d(a - b) = (gy, -gy)
 Var sub(const Var& a, const Var& b) {
-    Value y = binary_value(a, b, "sub", [](const auto& x, const auto& z) { return x - z; });
+    Value y = binary_value(a, b, "sub", [](auto x, auto z) { return x - z; });
     return record("sub", std::move(y), {&a, &b},
                   [](const Var& gy, const BackwardContext& ctx) -> Grads {
                       return {gy, ctx.needs(1) ? neg(gy) : Var()};
@@ -38,7 +38,7 @@ Var sub(const Var& a, const Var& b) {
 
 // d(a b) = (gy b, gy a)
 Var mul(const Var& a, const Var& b) {
-    Value y = binary_value(a, b, "mul", [](const auto& x, const auto& z) { return x * z; });
+    Value y = binary_value(a, b, "mul", [](auto x, auto z) { return x * z; });
     return record("mul", std::move(y), {&a, &b}, [a, b](const Var& gy, const BackwardContext& ctx) -> Grads {
         return {ctx.needs(0) ? gy * b : Var(), ctx.needs(1) ? gy * a : Var()};
     });
@@ -46,7 +46,7 @@ Var mul(const Var& a, const Var& b) {
 
 // d(a / b) = (gy / b, -gy a / b^2)
 Var div(const Var& a, const Var& b) {
-    Value y = binary_value(a, b, "div", [](const auto& x, const auto& z) { return x / z; });
+    Value y = binary_value(a, b, "div", [](auto x, auto z) { return x / z; });
     return record("div", std::move(y), {&a, &b}, [a, b](const Var& gy, const BackwardContext& ctx) -> Grads {
         Var ga = gy / b;
         return {ctx.needs(0) ? ga : Var(), ctx.needs(1) ? -(ga * a / b) : Var()};
@@ -55,7 +55,7 @@ Var div(const Var& a, const Var& b) {
 
 // d(a^b) = (gy b a^(b-1), gy a^b log a)
 Var pow(const Var& a, const Var& b) {
-    Value y = binary_value(a, b, "pow", [](const auto& x, const auto& z) { return xt::pow(x, z); });
+    Value y = binary_value(a, b, "pow", [](auto x, auto z) { return std::pow(x, z); });
     return record(
         "pow", std::move(y), {&a, &b},
         [a, b](const Var& gy, const BackwardContext& ctx) -> Grads {
@@ -68,9 +68,10 @@ Var pow(const Var& a, const Var& b) {
 Var where(const Var& cond, const Var& a, const Var& b) {
     broadcast_shape(broadcast_shape(cond.shape(), a.shape(), "where"), b.shape(), "where");
     ops::check_same_dtype(cond, a, "where");
-    Value y = binary_value(a, b, "where", [&cond](const auto& x, const auto& z) {
+    Value y = ops::map_values(a, b, "where", [&cond](const auto& x, const auto& z) {
         using T = typename std::decay_t<decltype(x)>::value_type;
-        return xt::where(xt::not_equal(cond.value().as<T>(), T(0)), x, z);
+        Tensor<T> out = xt::where(xt::not_equal(cond.value().as<T>(), T(0)), x, z);
+        return out;
     });
     Var mask = ops::constant_like(cond, [](const auto& t) {
         using T = typename std::decay_t<decltype(t)>::value_type;

@@ -7,6 +7,7 @@
 #include <xtensor/xoperation.hpp>
 
 #include "dispatch.hpp"
+#include "odenet/core/broadcast_loop.hpp"
 #include "odenet/autodiff/ops.hpp"
 #include "odenet/autodiff/record.hpp"
 
@@ -42,7 +43,7 @@ Var positive_mask(const Var& x) {
 
 // d(-x)/dx = -1
 Var neg(const Var& x) {
-    return unary("neg", x, [](const auto& t) { return -t; }, [](const Var& gy, const Var&, const Var&) { return neg(gy); },
+    return unary("neg", x, [](const auto& t) { return map_elements(t, [](auto v) { return -v; }); }, [](const Var& gy, const Var&, const Var&) { return neg(gy); },
                  Uses::nothing);
 }
 // d e^x/dx = e^x
@@ -62,7 +63,7 @@ Var sqrt(const Var& x) {
 }
 // d x^2/dx = 2x
 Var square(const Var& x) {
-    return unary("square", x, [](const auto& t) { return t * t; },
+    return unary("square", x, [](const auto& t) { return map_elements(t, [](auto v) { return v * v; }); },
                  [](const Var& gy, const Var& x, const Var&) { return gy * x * 2.0; }, Uses::input);
 }
 // d|x|/dx = sign(x), 0 at 0
@@ -145,7 +146,7 @@ Var add(const Var& x, double s) {
     return unary("add_scalar", x,
                  [s](const auto& t) {
                      using T = typename std::decay_t<decltype(t)>::value_type;
-                     return t + T(s);
+                     return map_elements(t, [c = T(s)](T v) { return v + c; });
                  },
                  [](const Var& gy, const Var&, const Var&) { return gy; }, Uses::nothing);
 }
@@ -153,7 +154,7 @@ Var mul(const Var& x, double s) {
     return unary("mul_scalar", x,
                  [s](const auto& t) {
                      using T = typename std::decay_t<decltype(t)>::value_type;
-                     return t * T(s);
+                     return map_elements(t, [c = T(s)](T v) { return v * c; });
                  },
                  [s](const Var& gy, const Var&, const Var&) { return mul(gy, s); }, Uses::nothing);
 }
@@ -162,7 +163,7 @@ Var rsub(double s, const Var& x) {
     return unary("rsub_scalar", x,
                  [s](const auto& t) {
                      using T = typename std::decay_t<decltype(t)>::value_type;
-                     return T(s) - t;
+                     return map_elements(t, [c = T(s)](T v) { return c - v; });
                  },
                  [](const Var& gy, const Var&, const Var&) { return neg(gy); }, Uses::nothing);
 }
@@ -171,7 +172,7 @@ Var rdiv(double s, const Var& x) {
     return unary("rdiv_scalar", x,
                  [s](const auto& t) {
                      using T = typename std::decay_t<decltype(t)>::value_type;
-                     return T(s) / t;
+                     return map_elements(t, [c = T(s)](T v) { return c / v; });
                  },
                  [s](const Var& gy, const Var& x, const Var&) { return mul(gy / square(x), -s); }, Uses::input);
 }
