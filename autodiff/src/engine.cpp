@@ -9,7 +9,6 @@
 #include "odenet/autodiff/engine.hpp"
 
 #include <algorithm>
-#include <unordered_map>
 
 #include "odenet/autodiff/grad_mode.hpp"
 #include "odenet/autodiff/node.hpp"
@@ -19,37 +18,78 @@ namespace odenet {
 
 namespace {
 
+// Note [Engine slots]
+// Each run ("task") numbers the interior nodes it reaches; the number lives in the node
+// (task_id_, task_slot_) rather than in a hash map, which was the largest cost of a small
+// backward. Tasks on one thread nest (a node's backward may call grad(), as the adjoint does),
+// and a nested task may reach nodes of the task it runs inside: it saves their old numbers and
+// restores them when it ends. Accumulators (leaves) never get numbers, since leaves may be
+// shared by graphs of several threads: gradients reaching them are added straight into the
+// leaf (backward) or into the result for that input (grad).
+std::atomic<std::uint64_t> next_task_id{1};
+thread_local std::vector<std::uint64_t> active_tasks;
+
+struct SavedSlot {
+    Node* node;
+    std::uint64_t task_id;
+    std::size_t slot;
+};
+
 struct GraphTask {
-    std::vector<Node*> nodes;  // every node reachable from the roots, descending sequence number
-    std::unordered_map<Node*, std::size_t> index;
+    std::uint64_t id = next_task_id.fetch_add(1, std::memory_order_relaxed);
+    std::vector<Node*> nodes;  // interior nodes reachable from the roots, descending sequence number
     std::vector<Var> buffers;  // summed incoming gradient per node (PyTorch's InputBuffer)
     std::vector<char> needed;  // whether running the node can reach a requested input
+    std::vector<SavedSlot> saved;
+    // grad(): accumulator -> input index, sorted by accumulator address.
+    std::vector<std::pair<Node*, std::size_t>> leaf_captures;
+
+    GraphTask() { active_tasks.push_back(id); }
+    ~GraphTask() {
+        for (auto it = saved.rbegin(); it != saved.rend(); ++it) {
+            it->node->task_id_ = it->task_id;
+            it->node->task_slot_ = it->slot;
+        }
+        active_tasks.pop_back();
+    }
+    GraphTask(const GraphTask&) = delete;
+    GraphTask& operator=(const GraphTask&) = delete;
+
+    bool owns(const Node* node) const { return node->task_id_ == id; }
+    std::size_t slot(const Node* node) const { return node->task_slot_; }
+
+    // Numbers the node for this task; false if it already was.
+    bool claim(Node* node) {
+        if (node->task_id_ == id) return false;
+        if (node->task_id_ != 0 &&
+            std::find(active_tasks.begin(), active_tasks.end(), node->task_id_) != active_tasks.end()) {
+            saved.push_back({node, node->task_id_, node->task_slot_});
+        }
+        node->task_id_ = id;
+        nodes.push_back(node);
+        return true;
+    }
 };
 
 // 1. collect: iterative depth-first search (a recursive one overflows on long solver graphs).
 void collect(GraphTask& task, const std::vector<Node*>& roots) {
     std::vector<Node*> stack;
     for (Node* root : roots) {
-        if (task.index.emplace(root, 0).second) {
-            task.nodes.push_back(root);
-            stack.push_back(root);
-        }
+        if (!root->is_accumulator() && task.claim(root)) stack.push_back(root);
     }
     while (!stack.empty()) {
         Node* node = stack.back();
         stack.pop_back();
         for (const Edge& edge : node->edges()) {
-            if (edge.node && task.index.emplace(edge.node.get(), 0).second) {
-                task.nodes.push_back(edge.node.get());
-                stack.push_back(edge.node.get());
-            }
+            Node* next = edge.node.get();
+            if (next && !next->is_accumulator() && task.claim(next)) stack.push_back(next);
         }
     }
     // 2. order: a node's inputs were created before it, so descending sequence numbers are a
     // topological order; each node then runs once, however many paths reach it.
     std::sort(task.nodes.begin(), task.nodes.end(),
               [](const Node* a, const Node* b) { return a->sequence_nr() > b->sequence_nr(); });
-    for (std::size_t i = 0; i < task.nodes.size(); ++i) task.index[task.nodes[i]] = i;
+    for (std::size_t i = 0; i < task.nodes.size(); ++i) task.nodes[i]->task_slot_ = i;
     task.buffers.resize(task.nodes.size());
 }
 
@@ -74,8 +114,32 @@ Var implicit_grad_output(const Var& output, const Var& given, const char* where,
     return ones_like(output);
 }
 
+// Where a gradient for `target` goes: a numbered node's buffer, a leaf's grad (backward) or the
+// result of a captured leaf (grad). Gradients for leaves grad() does not want are dropped.
+void deliver(GraphTask& task, Node* target, Var g, std::vector<Var>* results) {
+    if (!target->is_accumulator()) {
+        accumulate(task.buffers[task.slot(target)], std::move(g));
+        return;
+    }
+    if (!results) {
+        target->apply(g, 0);
+        return;
+    }
+    auto it = std::lower_bound(task.leaf_captures.begin(), task.leaf_captures.end(), std::make_pair(target, std::size_t{0}));
+    for (; it != task.leaf_captures.end() && it->first == target; ++it) accumulate((*results)[it->second], g);
+}
+
+bool wanted(const GraphTask& task, const Node* target, bool capturing) {
+    if (!target) return false;
+    if (!target->is_accumulator()) return task.needed[task.slot(target)];
+    if (!capturing) return true;
+    auto it = std::lower_bound(task.leaf_captures.begin(), task.leaf_captures.end(),
+                               std::make_pair(const_cast<Node*>(target), std::size_t{0}));
+    return it != task.leaf_captures.end() && it->first == target;
+}
+
 // 3. run. With `captures` (grad()), the gradient reaching each captured node is returned and
-// leaves are untouched; without (backward()), GradAccumulators add into the leaves.
+// leaves are untouched; without (backward()), gradients are added into the leaves.
 void run(GraphTask& task, const std::vector<std::vector<std::size_t>>* captures, std::vector<Var>* results,
          bool create_graph, bool retain_graph) {
     EnableGradGuard mode(create_graph);
@@ -87,22 +151,18 @@ void run(GraphTask& task, const std::vector<std::vector<std::size_t>>* captures,
             for (std::size_t input : (*captures)[k]) (*results)[input] = grad_output;
         }
         const std::vector<Edge>& edges = node->edges();
-        if (edges.empty()) {  // a leaf's accumulator
-            if (!captures) node->apply(grad_output, 0);
-            continue;
-        }
         std::uint32_t needs = 0;
         for (std::size_t i = 0; i < edges.size() && i < 32; ++i) {
-            if (edges[i].node && task.needed[task.index[edges[i].node.get()]]) needs |= 1u << i;
+            if (wanted(task, edges[i].node.get(), captures != nullptr)) needs |= 1u << i;
         }
         if (needs == 0 && edges.size() <= 32) continue;
         Grads grads = node->apply(grad_output, needs);
         if (!retain_graph) node->release_saved();
         for (std::size_t i = 0; i < edges.size() && i < grads.size(); ++i) {
-            if (!edges[i].node || !grads[i].defined()) continue;
+            if (!grads[i].defined() || !wanted(task, edges[i].node.get(), captures != nullptr)) continue;
             Var g = std::move(grads[i]);
             if (g.shape() != edges[i].shape) g = sum_to(g, edges[i].shape);
-            accumulate(task.buffers[task.index[edges[i].node.get()]], std::move(g));
+            deliver(task, edges[i].node.get(), std::move(g), results);
         }
     }
 }
@@ -114,7 +174,8 @@ std::vector<Var> differentiate(const std::vector<Var>& outputs, const std::vecto
                                     " grad_outputs");
     }
     GraphTask task;
-    std::vector<Node*> roots;
+    std::vector<NodePtr> roots;  // owned: a root accumulator may exist only through this
+    std::vector<Node*> root_ptrs;
     std::vector<Var> seeds;
     for (std::size_t i = 0; i < outputs.size(); ++i) {
         if (!outputs[i].requires_grad()) {
@@ -122,13 +183,15 @@ std::vector<Var> differentiate(const std::vector<Var>& outputs, const std::vecto
                                         " does not require grad: nothing it was computed from requires grad, "
                                         "or it was computed under NoGradGuard");
         }
-        roots.push_back(gradient_edge(outputs[i]).get());
+        roots.push_back(gradient_edge(outputs[i]));
+        root_ptrs.push_back(roots.back().get());
         seeds.push_back(implicit_grad_output(outputs[i], grad_outputs.empty() ? Var() : grad_outputs[i], where, i));
     }
-    collect(task, roots);
+    collect(task, root_ptrs);
 
     std::vector<std::vector<std::size_t>> captures;
     std::vector<Var> results;
+    std::vector<NodePtr> input_edges;  // keeps the inputs' accumulators alive during the run
     if (inputs) {
         captures.resize(task.nodes.size());
         results.resize(inputs->size());
@@ -137,16 +200,20 @@ std::vector<Var> differentiate(const std::vector<Var>& outputs, const std::vecto
             if (!(*inputs)[j].requires_grad()) {
                 throw GraphError(where, "input " + std::to_string(j) + " does not require grad");
             }
-            const NodePtr edge = gradient_edge((*inputs)[j]);
-            auto found = task.index.find(edge.get());
-            if (found == task.index.end()) continue;  // not used by the outputs
-            captures[found->second].push_back(j);
-            task.needed[found->second] = 1;
+            input_edges.push_back(gradient_edge((*inputs)[j]));
+            Node* node = input_edges.back().get();
+            if (node->is_accumulator()) {
+                task.leaf_captures.emplace_back(node, j);
+            } else if (task.owns(node)) {
+                captures[task.slot(node)].push_back(j);
+                task.needed[task.slot(node)] = 1;
+            }
         }
+        std::sort(task.leaf_captures.begin(), task.leaf_captures.end());
         // A node is needed when a captured node lies below it; scan upwards (ascending order).
         for (std::size_t k = task.nodes.size(); k-- > 0;) {
             for (const Edge& edge : task.nodes[k]->edges()) {
-                if (edge.node && task.needed[task.index[edge.node.get()]]) task.needed[k] = 1;
+                if (wanted(task, edge.node.get(), true)) task.needed[k] = 1;
             }
         }
     } else {
@@ -155,7 +222,10 @@ std::vector<Var> differentiate(const std::vector<Var>& outputs, const std::vecto
 
     {
         EnableGradGuard mode(options.create_graph);
-        for (std::size_t i = 0; i < roots.size(); ++i) accumulate(task.buffers[task.index[roots[i]]], seeds[i]);
+        for (std::size_t i = 0; i < root_ptrs.size(); ++i) {
+            if (root_ptrs[i]->is_accumulator() && inputs && !wanted(task, root_ptrs[i], true)) continue;
+            deliver(task, root_ptrs[i], seeds[i], inputs ? &results : nullptr);
+        }
     }
     const bool retain = options.retain_graph.value_or(options.create_graph);
     run(task, inputs ? &captures : nullptr, inputs ? &results : nullptr, options.create_graph, retain);

@@ -11,7 +11,8 @@ GradAccumulator::~GradAccumulator() {
 
 Grads GradAccumulator::apply(const Var& grad_output, std::uint32_t) {
     std::lock_guard lock(mutex_);
-    Var incoming = GradMode::enabled() ? grad_output : grad_output.detach();
+    // Without create_graph the gradient has no graph already; only a recorded one is cut.
+    Var incoming = GradMode::enabled() || !grad_output.requires_grad() ? grad_output : grad_output.detach();
     if (!leaf_->grad.defined()) {
         leaf_->grad = std::move(incoming);
     } else {

@@ -41,6 +41,14 @@ public:
     std::uint64_t sequence_nr() const { return sequence_nr_; }
     const std::vector<Edge>& edges() const { return edges_; }
 
+    /// A node with no inputs is a leaf's gradient accumulator.
+    bool is_accumulator() const { return edges_.empty(); }
+
+    // Bookkeeping of the backward pass running over this node (engine.cpp only): which task
+    // visited it last and its index there. See Note [Engine slots] in engine.cpp.
+    std::uint64_t task_id_ = 0;
+    std::size_t task_slot_ = 0;
+
 private:
     friend void retain_node(Node*) noexcept;
     friend void release_node(Node*) noexcept;
