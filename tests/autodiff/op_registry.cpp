@@ -61,6 +61,8 @@ const std::vector<OpCase>& op_registry() {
              Var mask(Tensor<double>{1.0, 0.0, 0.0, 1.0});
              return where(mask, x[0], x[1]);
          }},
+        {"linear_combination", "three operands", {{2, 3}, {2, 3}, {2, 3}}, Domain::any,
+         [](const V& x) { return linear_combination({x[0], square(x[1]), x[2]}, {1.0, -0.5, 2.0}); }},
         // ---- reductions ----
         {"sum", "all", {{3, 4}}, Domain::any, [](const V& x) { return sum(x[0]); }},
         {"sum", "axes {0, 2}", {{2, 3, 4}}, Domain::any, [](const V& x) { return sum(x[0], {0, 2}); }},

@@ -79,6 +79,9 @@ Var operator*(double s, const Var& x);
 Var operator/(const Var& x, double s);
 Var operator/(double s, const Var& x);
 
+/// Σ coeffs[i] * xs[i] for same-shape operands, one pass and one graph node (ops/lincomb.cpp).
+Var linear_combination(const std::vector<Var>& xs, const std::vector<double>& coeffs);
+
 // ---- reductions (ops/reduce.cpp) -------------------------------------------------------------
 /// Sum of all elements, shape ().
 Var sum(const Var& x);
