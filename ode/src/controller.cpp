@@ -10,6 +10,7 @@ namespace {
 // an infinite step; the floor makes the factor max_factor instead. Hairer's DOPRI5 floors
 // err_{n-1} at 1e-4 for the same reason.
 constexpr double kErrFloor = 1e-10;
+const double kLogPrevFloor = std::log(1e-4);
 }  // namespace
 
 StepDecision PIController::propose(double h, double err, int error_order) {
@@ -21,10 +22,11 @@ StepDecision PIController::propose(double h, double err, int error_order) {
     const double e = std::max(err, kErrFloor);
     if (err <= 1.0) {
         // One log and one exp instead of two pow: this runs once per step of a cheap RHS.
-        double factor = safety * std::exp((-beta1 * std::log(e) + beta2 * std::log(prev_err)) / k);
+        const double log_e = std::log(e);
+        double factor = safety * std::exp((-beta1 * log_e + beta2 * log_prev_err) / k);
         factor = std::clamp(factor, min_factor, max_factor);
         if (last_rejected) factor = std::min(factor, 1.0);
-        prev_err = std::max(err, 1e-4);
+        log_prev_err = std::max(log_e, kLogPrevFloor);
         last_rejected = false;
         return {true, h * factor};
     }
@@ -34,7 +36,7 @@ StepDecision PIController::propose(double h, double err, int error_order) {
 }
 
 void PIController::reset() {
-    prev_err = 1.0;
+    log_prev_err = 0.0;
     last_rejected = false;
 }
 

@@ -35,7 +35,7 @@ struct PIController {
 
     // The history propose() keeps (public so that the controller stays an aggregate and can be
     // written with designated initialisers; reset() clears it).
-    double prev_err = 1.0;       ///< error ratio of the last accepted step
+    double log_prev_err = 0.0;   ///< log of the error ratio of the last accepted step
     bool last_rejected = false;  ///< whether the last step was rejected
 };
 

@@ -58,6 +58,22 @@ void lincomb(T* out, const T* y, double h, const double* c, const T* const* k, i
         lincomb_dispatch<false>(out, y, hc, k, n, len);
 }
 
+/// The same for a length known at compile time (std::array states): the sum runs over stages
+/// with the LEN partial sums in registers, with no dispatch, which is what a 3-dimensional
+/// Lorenz step needs to stay near Boost.Odeint's hand-unrolled dopri5. Same summation order as
+/// lincomb, so both paths give the same bits.
+template <std::size_t LEN, class T>
+void lincomb_small(T* out, const T* y, double h, const double* c, const T* const* k, int n) {
+    T acc[LEN];
+    for (std::size_t i = 0; i < LEN; ++i) acc[i] = y ? y[i] : T(0);
+    for (int j = 0; j < n; ++j) {
+        const T hc = static_cast<T>(h * c[j]);
+        const T* kj = k[j];
+        for (std::size_t i = 0; i < LEN; ++i) acc[i] += hc * kj[i];
+    }
+    for (std::size_t i = 0; i < LEN; ++i) out[i] = acc[i];
+}
+
 /// err_i / (atol + rtol max(|y0_i|, |y1_i|)) (Hairer, Norsett & Wanner I, eq. II.4.10).
 template <class T>
 inline double scaled(T err, T y0, T y1, double rtol, double atol) {

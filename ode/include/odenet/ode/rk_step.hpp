@@ -46,7 +46,7 @@ public:
         int size() const { return static_cast<int>(coef.size()); }
     };
 
-    StageCache(const ButcherTableau& tab, const State& like) : tab_(&tab), s_(tab.stages()) {
+    StageCache(const ButcherTableau& tab, const State& like) : tab_(&tab), s_(tab.stages()), fsal_(tab.fsal()) {
         using Ops = StateOps<State>;
         const int extra = static_cast<int>(tab.dense.c_extra.size());
         for (int j = 0; j < s_ + 1 + extra; ++j) k.push_back(Ops::zeros_like(like));
@@ -67,9 +67,10 @@ public:
 
     const ButcherTableau& tableau() const { return *tab_; }
     int stages() const { return s_; }
+    bool fsal() const { return fsal_; }  ///< the tableau's fsal(), computed once
     /// Dense stage j (see the numbering in tableau.hpp): f1 is stage s-1 for FSAL methods.
-    const State* dense_stage(int j) const { return (j == s_ && tab_->fsal()) ? &k[s_ - 1] : &k[j]; }
-    State& f1() { return tab_->fsal() ? k[s_ - 1] : k[s_]; }
+    const State* dense_stage(int j) const { return (j == s_ && fsal_) ? &k[s_ - 1] : &k[j]; }
+    State& f1() { return fsal_ ? k[s_ - 1] : k[s_]; }
 
     std::vector<State> k;  ///< k[0..s-1] stages, k[s] f1 (non-FSAL), k[s+1..] dense extras
     State y_stage, y_new, err, err_low;
@@ -90,6 +91,7 @@ private:
     }
     const ButcherTableau* tab_;
     int s_;
+    bool fsal_;
 };
 
 /// Out = y + h * row, through StateOps::lincomb.
@@ -105,7 +107,7 @@ template <class State, class F>
 void rk_step(F& f, double t, const State& y, double h, StageCache<State>& cache, SolveStats& stats) {
     const ButcherTableau& tab = cache.tableau();
     const int s = cache.stages();
-    const bool fsal = tab.fsal();
+    const bool fsal = cache.fsal();
     for (int i = 1; i < s; ++i) {
         // The FSAL stage's argument is y_new itself: compute it there and save a pass.
         State& arg = (fsal && i == s - 1) ? cache.y_new : cache.y_stage;

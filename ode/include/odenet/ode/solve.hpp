@@ -124,7 +124,7 @@ private:
         using std::swap;
         swap(y_, cache_.y_new);
         const int s = cache_.stages();
-        if (tab_.fsal()) {
+        if (cache_.fsal()) {
             swap(cache_.k[0], cache_.k[s - 1]);
             k0_valid_ = true;
         } else if (cache_.f1_valid) {

@@ -42,13 +42,18 @@ struct StateOps;
 namespace detail {
 
 // The shared implementation for states that are one contiguous array of T. Derived supplies
-// data(x), size(x), shape(x), same_shape(a, b) and zeros_like(x).
+// data(x), size(x), shape(x), same_shape(a, b), zeros_like(x) and kStaticSize (N for a size
+// known at compile time, else 0).
 template <class State, class T, class Derived>
 struct ContiguousOps {
     static void lincomb(State& out, const State* y, double h, const double* c, const State* const* k, int n) {
         const T* kp[64];
         for (int j = 0; j < n; ++j) kp[j] = Derived::data(*k[j]);
-        detail::lincomb(Derived::data(out), y ? Derived::data(*y) : nullptr, h, c, kp, n, Derived::size(out));
+        const T* yp = y ? Derived::data(*y) : nullptr;
+        if constexpr (Derived::kStaticSize > 0 && Derived::kStaticSize <= 16)
+            detail::lincomb_small<Derived::kStaticSize>(Derived::data(out), yp, h, c, kp, n);
+        else
+            detail::lincomb(Derived::data(out), yp, h, c, kp, n, Derived::size(out));
     }
     static double rms_error(const State& err, const State& y0, const State& y1, double rtol, double atol) {
         return detail::rms_error(Derived::data(err), Derived::data(y0), Derived::data(y1), rtol, atol,
@@ -76,6 +81,7 @@ struct ContiguousOps {
 /// odenet::Tensor<float> and odenet::Tensor<double>: any shape, typically (batch, ...).
 template <class T>
 struct StateOps<Tensor<T>> : detail::ContiguousOps<Tensor<T>, T, StateOps<Tensor<T>>> {
+    static constexpr std::size_t kStaticSize = 0;  // runtime size
     static T* data(Tensor<T>& x) { return x.data(); }
     static const T* data(const Tensor<T>& x) { return x.data(); }
     static std::size_t size(const Tensor<T>& x) { return x.size(); }
@@ -97,6 +103,7 @@ struct StateOps<Tensor<T>> : detail::ContiguousOps<Tensor<T>, T, StateOps<Tensor
 /// The plain-vector fast path: std::vector<double> (or float) as in Boost.Odeint.
 template <class T>
 struct StateOps<std::vector<T>> : detail::ContiguousOps<std::vector<T>, T, StateOps<std::vector<T>>> {
+    static constexpr std::size_t kStaticSize = 0;  // runtime size
     static T* data(std::vector<T>& x) { return x.data(); }
     static const T* data(const std::vector<T>& x) { return x.data(); }
     static std::size_t size(const std::vector<T>& x) { return x.size(); }
@@ -114,6 +121,7 @@ struct StateOps<std::vector<T>> : detail::ContiguousOps<std::vector<T>, T, State
 /// Fixed-size states (no heap at all): std::array<double, N>.
 template <class T, std::size_t N>
 struct StateOps<std::array<T, N>> : detail::ContiguousOps<std::array<T, N>, T, StateOps<std::array<T, N>>> {
+    static constexpr std::size_t kStaticSize = N;  // small N take the unrolled kernel
     static T* data(std::array<T, N>& x) { return x.data(); }
     static const T* data(const std::array<T, N>& x) { return x.data(); }
     static constexpr std::size_t size(const std::array<T, N>&) { return N; }
