@@ -1,0 +1,11 @@
+#pragma once
+// The ODE solvers: Runge-Kutta tableaus, the generic stepper, error control, dense output, solve().
+#include "odenet/ode/controller.hpp"
+#include "odenet/ode/dense_output.hpp"
+#include "odenet/ode/norms.hpp"
+#include "odenet/ode/options.hpp"
+#include "odenet/ode/rk_step.hpp"
+#include "odenet/ode/solve.hpp"
+#include "odenet/ode/state_ops.hpp"
+#include "odenet/ode/stats.hpp"
+#include "odenet/ode/tableau.hpp"

@@ -1,0 +1,46 @@
+#pragma once
+// The options of a solve: a plain struct, meant for designated initialisers,
+//   solve(f, y0, ts, {.method = Method::tsit5, .rtol = 1e-6, .atol = 1e-8});
+#include <cstddef>
+#include <functional>
+#include <limits>
+#include <span>
+
+#include "odenet/ode/controller.hpp"
+#include "odenet/ode/stats.hpp"
+#include "odenet/ode/tableau.hpp"
+
+namespace odenet::ode {
+
+/// A norm of the scaled error err_i / (atol + rtol max(|y0_i|, |y1_i|)), flattened.
+/// The default is the RMS; a seminorm (e.g. for an adjoint) ignores some components.
+using ErrorNorm = std::function<double(std::span<const double> scaled_error)>;
+
+struct Options {
+    Method method = Method::dopri5;
+    double rtol = 1e-7;  ///< relative tolerance (torchdiffeq's default; SciPy uses 1e-3)
+    double atol = 1e-9;  ///< absolute tolerance
+    /// Size of the first step; 0 selects it by Hairer, Norsett & Wanner's algorithm
+    /// (HNW I, Sec. II.4, "Starting step size"), which costs one evaluation of f.
+    double first_step = 0.0;
+    /// Smallest |h| the controller may propose; a step rejected at this size raises
+    /// SolverError (step size underflow). 0: only the floating-point floor 8 eps |t|.
+    double min_step = 0.0;
+    double max_step = std::numeric_limits<double>::infinity();  ///< largest |h|
+    /// Attempted steps (accepted + rejected) allowed before SolverError.
+    std::size_t max_steps = 100000;
+    /// > 0: fixed steps of this size for any method (the embedded estimate is ignored); output
+    /// times between grid points are interpolated by the method's dense output. Required in
+    /// effect for methods without an error estimate: when 0 for them, the grid is ts itself
+    /// (torchdiffeq's convention).
+    double step_size = 0.0;
+    PIController controller{};
+    ErrorNorm norm{};                                ///< empty: RMS over all elements
+    std::function<void(const StepInfo&)> step_callback{};  ///< called after every attempted step
+};
+
+/// Throws ValueError naming the option unless tolerances are >= 0 (not both 0), steps are >= 0,
+/// min_step <= max_step and max_steps > 0.
+void validate(const Options& options);
+
+}  // namespace odenet::ode
