@@ -9,3 +9,5 @@
 #include "odenet/ode/state_ops.hpp"
 #include "odenet/ode/stats.hpp"
 #include "odenet/ode/tableau.hpp"
+#include "odenet/ode/odeint.hpp"
+#include "odenet/ode/var_state.hpp"
