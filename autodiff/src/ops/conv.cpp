@@ -51,7 +51,11 @@ struct Geometry {
     std::size_t stride, pad;
     std::size_t rows() const { return c * kh * kw; }  // K
     std::size_t pixels() const { return ho * wo; }    // P
-    std::size_t chunk() const { return std::clamp<std::size_t>(kChunkColumns / std::max<std::size_t>(pixels(), 1), 1, n); }
+    std::size_t chunk() const {
+        return std::clamp<std::size_t>(kChunkColumns / std::max<std::size_t>(pixels(), 1), 1, std::max<std::size_t>(n, 1));
+    }
+    // No channels: every product is an empty sum (and BLAS rejects a leading dimension of 0).
+    bool empty() const { return c == 0; }
     Shape input() const { return {n, c, h, w}; }
     Shape weight() const { return {o, c, kh, kw}; }
     Shape output() const { return {n, o, ho, wo}; }
@@ -152,6 +156,10 @@ void to_chunk(const T* t, std::size_t n0, std::size_t nb, std::size_t o, std::si
 template <class T>
 Tensor<T> conv_forward(const Tensor<T>& x, const Tensor<T>& w, const T* bias, const Geometry& g) {
     Tensor<T> y = Tensor<T>::from_shape(g.output());
+    if (g.empty()) {
+        for (std::size_t i = 0; i < y.size(); ++i) y.data()[i] = bias ? bias[i / g.pixels() % g.o] : T(0);
+        return y;
+    }
     const std::size_t K = g.rows(), P = g.pixels(), B = g.chunk();
     std::vector<T> cols(K * B * P), out(g.o * B * P);
     for (std::size_t n0 = 0; n0 < g.n; n0 += B) {
@@ -174,6 +182,7 @@ Tensor<T> conv_forward(const Tensor<T>& x, const Tensor<T>& w, const T* bias, co
 template <class T>
 Tensor<T> conv_input_grad(const Tensor<T>& gy, const Tensor<T>& w, const Geometry& g) {
     Tensor<T> dx = xt::zeros<T>(g.input());
+    if (g.empty()) return dx;
     const std::size_t K = g.rows(), P = g.pixels(), B = g.chunk();
     std::vector<T> cols(K * B * P), gbuf(g.o * B * P);
     for (std::size_t n0 = 0; n0 < g.n; n0 += B) {
@@ -189,6 +198,7 @@ Tensor<T> conv_input_grad(const Tensor<T>& gy, const Tensor<T>& w, const Geometr
 template <class T>
 Tensor<T> conv_weight_grad(const Tensor<T>& x, const Tensor<T>& gy, const Geometry& g) {
     Tensor<T> dw = xt::zeros<T>(g.weight());
+    if (g.empty()) return dw;
     const std::size_t K = g.rows(), P = g.pixels(), B = g.chunk();
     std::vector<T> cols(K * B * P), gbuf(g.o * B * P);
     for (std::size_t n0 = 0; n0 < g.n; n0 += B) {

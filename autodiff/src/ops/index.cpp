@@ -177,6 +177,8 @@ Var stack(const std::vector<Var>& xs, int axis) {
     if (xs.empty()) throw ShapeError("stack", "needs at least one tensor");
     const Shape& s0 = xs[0].shape();
     const std::size_t ax = ops::normalize_axis(axis, s0.size() + 1, "stack");
+    Shape unsqueezed(s0.size() + 1);  // s0 with an extent-1 axis at ax
+    for (std::size_t a = 0, k = 0; a < unsqueezed.size(); ++a) unsqueezed[a] = a == ax ? 1 : s0[k++];
     std::vector<Var> expanded;
     expanded.reserve(xs.size());
     for (std::size_t i = 0; i < xs.size(); ++i) {
@@ -184,9 +186,7 @@ Var stack(const std::vector<Var>& xs, int axis) {
             throw ShapeError("stack", "tensor 0 has shape " + shape_str(s0) + " but tensor " + std::to_string(i) +
                                           " has shape " + shape_str(xs[i].shape()) + "; stacked tensors must agree");
         }
-        Shape s = s0;
-        s.insert(s.begin() + static_cast<std::ptrdiff_t>(ax), std::size_t{1});
-        expanded.push_back(reshape(xs[i], s));
+        expanded.push_back(reshape(xs[i], unsqueezed));
     }
     return concat(expanded, static_cast<int>(ax));
 }
