@@ -50,11 +50,14 @@ double inner(const Var& a, const Var& b) { return sum(a * b).item(); }
 TEST_CASE("conv2d matches the direct loops for stride 1/2 and padding 0/1") {
     Generator gen(3);
     // Odd, non-square sizes and a non-square kernel, so a swapped axis or an off-by-one shows.
+    // A 3x3 kernel with padding 1 takes the same-width path of conv.cpp; 3x2 never does.
     const Tensor<double> x = randn<double>({3, 3, 7, 6}, gen);
-    const Tensor<double> w = randn<double>({4, 3, 3, 2}, gen);
     const Tensor<double> b = randn<double>({4}, gen);
+    for (std::size_t kw : {2, 3})
     for (std::size_t stride : {1, 2}) {
         for (std::size_t padding : {0, 1}) {
+            const Tensor<double> w = randn<double>({4, 3, 3, kw}, gen);
+            CAPTURE(kw);
             CAPTURE(stride);
             CAPTURE(padding);
             const Var y = conv2d(Var(x), Var(w), Var(b), {.stride = stride, .padding = padding});
@@ -63,6 +66,23 @@ TEST_CASE("conv2d matches the direct loops for stride 1/2 and padding 0/1") {
             const Var y0 = conv2d(Var(x), Var(w), Var(), {.stride = stride, .padding = padding});
             CHECK(max_abs_diff(y0.value<double>(), reference_conv(x, w, nullptr, stride, padding)) < 1e-12);
         }
+    }
+}
+
+TEST_CASE("conv2d's same-width path at its edges: padding 2, a one-row map, padding >= width (not taken)") {
+    Generator gen(4);
+    for (const auto& [x_shape, w_shape, padding] :
+         {std::tuple{Shape{2, 2, 4, 3}, Shape{3, 2, 5, 5}, std::size_t{2}}, std::tuple{Shape{1, 2, 3, 1}, Shape{2, 2, 3, 3}, std::size_t{1}},
+          std::tuple{Shape{1, 1, 1, 3}, Shape{1, 1, 3, 5}, std::size_t{2}}}) {
+        INFO(shape_str(x_shape));
+        const Tensor<double> x = randn<double>(x_shape, gen), w = randn<double>(w_shape, gen);
+        const Var y = conv2d(Var(x), Var(w), Var(), {.padding = padding});
+        CHECK(max_abs_diff(y.value<double>(), reference_conv(x, w, nullptr, 1, padding)) < 1e-12);
+        // The adjoint identity exercises col2im on the same geometry.
+        const Var g(randn<double>(y.shape(), gen));
+        const double forward = inner(g, y);
+        CHECK(inner(conv2d_input_grad(g, Var(w), x_shape, {.padding = padding}), Var(x)) ==
+              doctest::Approx(forward).epsilon(1e-12));
     }
 }
 

@@ -30,7 +30,10 @@ namespace odenet {
 
 namespace {
 
-constexpr std::size_t kChunkColumns = 512;
+#ifndef ODENET_CONV_CHUNK
+#define ODENET_CONV_CHUNK 512
+#endif
+constexpr std::size_t kChunkColumns = ODENET_CONV_CHUNK;
 
 // C = op(A) op(B) + beta C, row-major, leading dimensions given.
 inline void blas_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
@@ -91,8 +94,9 @@ Span valid_columns(const Geometry& g, std::size_t j) {
 }
 
 // cols[(c, i, j), p] = x[c, oy·s + i - pad, ox·s + j - pad] (0 outside), rows ld apart.
+// Any stride: one run per output row.
 template <class T>
-void im2col(const T* x, const Geometry& g, T* cols, std::size_t ld) {
+void im2col_rows(const T* x, const Geometry& g, T* cols, std::size_t ld) {
     for (std::size_t j = 0; j < g.kw; ++j) {
         const Span sp = valid_columns(g, j);
         for (std::size_t c = 0; c < g.c; ++c) {
@@ -123,7 +127,7 @@ void im2col(const T* x, const Geometry& g, T* cols, std::size_t ld) {
 
 // The adjoint of im2col: dx[c, iy, ix] += cols[(c, i, j), p] for every p reading (iy, ix).
 template <class T>
-void col2im(const T* cols, std::size_t ld, const Geometry& g, T* dx) {
+void col2im_rows(const T* cols, std::size_t ld, const Geometry& g, T* dx) {
     for (std::size_t j = 0; j < g.kw; ++j) {
         const Span sp = valid_columns(g, j);
         for (std::size_t c = 0; c < g.c; ++c) {
@@ -144,6 +148,88 @@ void col2im(const T* cols, std::size_t ld, const Geometry& g, T* dx) {
             }
         }
     }
+}
+
+// Note [Same-width fast path]
+// With stride 1 and W' = W (kw = 2·pad + 1, the ODE-Net's 3x3/padding-1 convolutions), the
+// valid output rows of one (c, i, j) row of cols read one contiguous run of the input plane,
+// shifted by d = j - pad. So im2col copies that run at once and then zeroes the |d| columns per
+// row that wrapped across a row edge (they are padding); col2im zeroes the same entries of its
+// scratch columns, then adds the run back at once. At 6x6 maps this replaces 6-element copies
+// (a memmove call each) by one per (c, i, j).
+bool same_width(const Geometry& g) { return g.stride == 1 && g.wo == g.w && g.pad < g.w; }
+
+// Output rows [lo, hi) whose input row oy + i - pad lies inside [0, h) (stride 1).
+Span valid_rows(const Geometry& g, std::size_t i) {
+    const std::size_t lo = g.pad > i ? g.pad - i : 0;
+    const std::size_t hi = g.h + g.pad > i ? std::min(g.ho, g.h + g.pad - i) : 0;
+    return {std::min(lo, hi), hi};
+}
+
+// Zeroes, in each of `rows` rows of width w at dst, the first `e` (lead) or last `d` entries.
+template <class T>
+void zero_wrapped(T* dst, std::size_t rows, std::size_t w, std::size_t e, std::size_t d) {
+    for (std::size_t r = 0; r < rows; ++r) {
+        T* row = dst + r * w;
+        for (std::size_t k = 0; k < e; ++k) row[k] = T(0);
+        for (std::size_t k = w - d; k < w; ++k) row[k] = T(0);
+    }
+}
+
+template <class T>
+void im2col_same_width(const T* x, const Geometry& g, T* cols, std::size_t ld) {
+    const std::size_t w = g.w;
+    for (std::size_t c = 0; c < g.c; ++c) {
+        for (std::size_t i = 0; i < g.kh; ++i) {
+            const Span rows = valid_rows(g, i);
+            const std::size_t n = (rows.hi - rows.lo) * w;
+            const T* plane = n == 0 ? x : x + (c * g.h + rows.lo + i - g.pad) * w;  // lo + i >= pad when n > 0
+            for (std::size_t j = 0; j < g.kw; ++j) {
+                T* row = cols + ((c * g.kh + i) * g.kw + j) * ld;
+                std::fill_n(row, rows.lo * w, T(0));
+                std::fill(row + rows.hi * w, row + g.ho * w, T(0));
+                if (n == 0) continue;
+                T* dst = row + rows.lo * w;
+                const std::size_t d = j > g.pad ? j - g.pad : 0, e = j < g.pad ? g.pad - j : 0;
+                std::copy_n(plane + d, n - d - e, dst + e);
+                zero_wrapped(dst, rows.hi - rows.lo, w, e, d);
+            }
+        }
+    }
+}
+
+// Clobbers the wrapped (padding) entries of cols, which is scratch.
+template <class T>
+void col2im_same_width(T* cols, std::size_t ld, const Geometry& g, T* dx) {
+    const std::size_t w = g.w;
+    for (std::size_t c = 0; c < g.c; ++c) {
+        for (std::size_t i = 0; i < g.kh; ++i) {
+            const Span rows = valid_rows(g, i);
+            const std::size_t n = (rows.hi - rows.lo) * w;
+            if (n == 0) continue;
+            T* plane = dx + (c * g.h + rows.lo + i - g.pad) * w;
+            for (std::size_t j = 0; j < g.kw; ++j) {
+                T* src = cols + ((c * g.kh + i) * g.kw + j) * ld + rows.lo * w;
+                const std::size_t d = j > g.pad ? j - g.pad : 0, e = j < g.pad ? g.pad - j : 0;
+                zero_wrapped(src, rows.hi - rows.lo, w, e, d);
+                T* out = plane + d;
+                const T* in = src + e;
+                for (std::size_t k = 0; k < n - d - e; ++k) out[k] += in[k];
+            }
+        }
+    }
+}
+
+template <class T>
+void im2col(const T* x, const Geometry& g, T* cols, std::size_t ld) {
+    if (same_width(g)) return im2col_same_width(x, g, cols, ld);
+    im2col_rows(x, g, cols, ld);
+}
+
+template <class T>
+void col2im(T* cols, std::size_t ld, const Geometry& g, T* dx) {
+    if (same_width(g)) return col2im_same_width(cols, ld, g, dx);
+    col2im_rows(cols, ld, g, dx);
 }
 
 // (b, o, p) of samples [n0, n0 + nb) of t (N, O, P) <-> chunk buffer (o, b·P + p).
