@@ -93,6 +93,52 @@ const std::vector<OpCase>& op_registry() {
          // float32 rounding (1e-7 relative) swamps a 1e-6 central difference; a 1e-2 step and
          // 1e-2 tolerance still catch a wrong formula (the derivative is O(1)).
          {.eps = 1e-2, .atol = 1e-2, .rtol = 1e-2}},
+        // ---- index: concat, stack, slice, index_select and their adjoint ----
+        {"concat", "3 inputs along axis 1", {{2, 1, 3}, {2, 2, 3}, {2, 3, 3}}, Domain::any,
+         [](const V& x) { return concat({square(x[0]), x[1], x[2]}, 1); }},
+        {"concat", "axis -1, same input twice", {{2, 3}}, Domain::any, [](const V& x) { return concat({x[0], square(x[0])}, -1); }},
+        {"stack", "new axis 1", {{2, 3}, {2, 3}}, Domain::any, [](const V& x) { return stack({square(x[0]), x[1]}, 1); }},
+        {"slice", "step 2 along axis 1", {{2, 7, 3}}, Domain::any, [](const V& x) { return slice(square(x[0]), 1, 1, 6, 2); }},
+        {"slice", "leading axis, step 1", {{4, 3}}, Domain::any, [](const V& x) { return slice(square(x[0]), 0, 1, 3); }},
+        {"index_select", "repeated indices", {{4, 3}}, Domain::any,
+         [](const V& x) { return index_select(square(x[0]), 0, {2, 0, 2, 3}); }},
+        {"index_select", "last axis of rank 3", {{2, 3, 4}}, Domain::any,
+         [](const V& x) { return index_select(square(x[0]), -1, {3, 1}); }},
+        {"index_add", "repeated indices into extent 4", {{3, 2}}, Domain::any,
+         [](const V& x) { return index_add(square(x[0]), 0, {1, 3, 1}, 4); }},
+        // ---- convolution (see Note [Convolution as three linear maps] in conv.cpp) ----
+        {"conv2d", "stride 2, padding 1, bias", {{2, 2, 5, 5}, {3, 2, 3, 3}, {3}}, Domain::any,
+         [](const V& x) { return conv2d(x[0], x[1], x[2], {.stride = 2, .padding = 1}); }},
+        {"conv2d", "no bias, 2x3 kernel on 4x5", {{2, 2, 4, 5}, {3, 2, 2, 3}}, Domain::any,
+         [](const V& x) { return conv2d(x[0], x[1], Var()); }},
+        {"conv2d", "4x4 kernel, stride 2, padding 1, squared input", {{1, 2, 6, 6}, {2, 2, 4, 4}, {2}}, Domain::any,
+         [](const V& x) { return conv2d(square(x[0]), x[1], x[2], {.stride = 2, .padding = 1}); }},
+        {"conv2d", "3x3, padding 1, stride 1 (same size)", {{2, 3, 4, 4}, {2, 3, 3, 3}, {2}}, Domain::any,
+         [](const V& x) { return conv2d(x[0], x[1], x[2], {.stride = 1, .padding = 1}); }},
+        {"conv2d_input_grad", "3x3, padding 1, stride 1 (same size)", {{2, 2, 4, 4}, {2, 3, 3, 3}}, Domain::any,
+         [](const V& x) { return conv2d_input_grad(x[0], x[1], {2, 3, 4, 4}, {.stride = 1, .padding = 1}); }},
+        {"conv2d_input_grad", "stride 2, padding 1", {{2, 3, 3, 3}, {3, 2, 3, 3}}, Domain::any,
+         [](const V& x) { return conv2d_input_grad(x[0], x[1], {2, 2, 5, 5}, {.stride = 2, .padding = 1}); }},
+        {"conv2d_weight_grad", "stride 2, padding 1", {{2, 2, 5, 5}, {2, 3, 3, 3}}, Domain::any,
+         [](const V& x) { return conv2d_weight_grad(x[0], x[1], {3, 2, 3, 3}, {.stride = 2, .padding = 1}); }},
+        // ---- normalisation, pooling ----
+        {"group_norm", "2 groups of 2 channels, weight and bias", {{2, 4, 3, 3}, {4}, {4}}, Domain::any,
+         [](const V& x) { return group_norm(x[0], 2, x[1], x[2]); }},
+        {"group_norm", "rank 3, no affine, 3 groups", {{2, 6, 5}}, Domain::any,
+         [](const V& x) { return group_norm(x[0], 3, Var(), Var()); }},
+        {"avg_pool2d", "kernel 3, stride 2 (overlapping)", {{2, 2, 5, 5}}, Domain::any,
+         [](const V& x) { return avg_pool2d(square(x[0]), 3, 2); }},
+        {"avg_pool2d", "kernel 2, stride 2", {{1, 2, 4, 4}}, Domain::any, [](const V& x) { return avg_pool2d(x[0], 2, 2); }},
+        {"avg_pool2d_backward", "kernel 3, stride 2", {{2, 2, 2, 2}}, Domain::any,
+         [](const V& x) { return avg_pool2d_backward(square(x[0]), 3, 2, {2, 2, 5, 5}); }},
+        // ---- losses ----
+        {"mse_loss", "matrix", {{3, 4}, {3, 4}}, Domain::any, [](const V& x) { return mse_loss(x[0], x[1]); }},
+        {"nll_loss", "labels with a repeat", {{4, 5}}, Domain::any,
+         [](const V& x) { return nll_loss(square(x[0]), {1, 0, 4, 1}); }},
+        {"cross_entropy", "labels with a repeat", {{4, 5}}, Domain::any,
+         [](const V& x) { return cross_entropy(x[0], {3, 3, 0, 2}); }},
+        {"gaussian_log_density", "rank 3", {{3, 2, 2}}, Domain::any, [](const V& x) { return gaussian_log_density(x[0]); }},
+        {"gaussian_log_density", "rank 1", {{4}}, Domain::any, [](const V& x) { return gaussian_log_density(x[0]); }},
     };
     return cases;
 }

@@ -107,37 +107,58 @@ Var matmul(const Var& a, const Var& b);
 /// op(a) @ op(b) with op = transpose of the last two axes where asked, without copying.
 Var gemm(const Var& a, const Var& b, bool transpose_a, bool transpose_b);
 
-// ---- shape (ops/shape.cpp) ------------------------------------------------------------------------
+// ---- shape (ops/shape.cpp; concat, stack, slice and index_select in ops/index.cpp) -----------------
 Var reshape(const Var& x, const Shape& shape);
 /// Collapses axes [start_axis, end) into one: (N, C, H, W) -> (N, C*H*W) for start_axis = 1.
 Var flatten(const Var& x, int start_axis = 1);
 Var permute(const Var& x, const std::vector<std::size_t>& axes);
 /// Swaps two axes (default: the last two).
 Var transpose(const Var& x, int axis0 = -2, int axis1 = -1);
+/// Joins xs along an existing axis; every other extent and the dtype must agree. Throws
+/// ShapeError naming the first mismatching pair of shapes (or for an empty list).
 Var concat(const std::vector<Var>& xs, int axis);
+/// Joins xs of one shape along a new axis (axis in [-(rank+1), rank]).
 Var stack(const std::vector<Var>& xs, int axis = 0);
-/// Elements start, start+step, ... < stop along one axis.
+/// Elements start, start+step, ... < stop along one axis. Needs start <= stop <= extent and
+/// step >= 1 (ShapeError otherwise, naming the range and the shape).
 Var slice(const Var& x, int axis, std::size_t start, std::size_t stop, std::size_t step = 1);
-/// The entries at `indices` along one axis (repeats allowed; their gradients add).
+/// The entries at `indices` along one axis (repeats allowed; their gradients add). An index
+/// beyond the axis throws ShapeError naming the index and the shape.
 Var index_select(const Var& x, int axis, const std::vector<std::size_t>& indices);
+/// The adjoint of index_select (and slice): zeros of extent `size` along `axis`, with g's
+/// entry k added at position indices[k] (repeats add). g's extent on the axis is indices.size().
+Var index_add(const Var& g, int axis, const std::vector<std::size_t>& indices, std::size_t size);
 
 // ---- convolution, normalisation, pooling (ops/conv.cpp, ops/norm.cpp, ops/pool.cpp) ------------
 struct Conv2dOptions {
     std::size_t stride = 1;
     std::size_t padding = 0;
 };
-/// x (N, C, H, W), weight (O, C, kh, kw), bias (O) or undefined -> (N, O, H', W').
+/// x (N, C, H, W), weight (O, C, kh, kw), bias (O) or undefined -> (N, O, H', W') with
+/// H' = (H + 2 padding - kh) / stride + 1 (likewise W'). Cross-correlation, as PyTorch.
+/// Throws ShapeError naming both shapes when the channels differ or the kernel does not fit.
 Var conv2d(const Var& x, const Var& weight, const Var& bias, Conv2dOptions options = {});
+/// conv2d's gradient with respect to its input (a transposed convolution): g (N, O, H', W'),
+/// weight (O, C, kh, kw) -> (N, C, H, W) = input_shape. Differentiable in g and weight.
+Var conv2d_input_grad(const Var& g, const Var& weight, const Shape& input_shape, Conv2dOptions options = {});
+/// conv2d's gradient with respect to its weight: x (N, C, H, W), g (N, O, H', W')
+/// -> (O, C, kh, kw) = weight_shape. Differentiable in x and g.
+Var conv2d_weight_grad(const Var& x, const Var& g, const Shape& weight_shape, Conv2dOptions options = {});
 /// Normalises x (N, C, ...) over groups of C/groups channels and the spatial axes, then
 /// scales and shifts per channel; weight and bias (C) may be undefined.
 Var group_norm(const Var& x, std::size_t groups, const Var& weight, const Var& bias, double eps = 1e-5);
-/// Average pooling over kernel x kernel windows of x (N, C, H, W), no padding.
+/// Average pooling over kernel x kernel windows of x (N, C, H, W), no padding:
+/// -> (N, C, (H - kernel) / stride + 1, (W - kernel) / stride + 1).
 Var avg_pool2d(const Var& x, std::size_t kernel, std::size_t stride);
+/// avg_pool2d's adjoint: each entry of g (N, C, H', W') spread evenly over its window of an
+/// (N, C, H, W) = input_shape result, overlapping windows adding.
+Var avg_pool2d_backward(const Var& g, std::size_t kernel, std::size_t stride, const Shape& input_shape);
 
 // ---- losses (ops/loss.cpp) ----------------------------------------------------------------------
 /// mean((pred - target)^2)
 Var mse_loss(const Var& pred, const Var& target);
-/// Mean over the batch of -log_probs[i, labels[i]]; log_probs (N, K).
+/// Mean over the batch of -log_probs[i, labels[i]]; log_probs (N, K), labels.size() == N.
+/// A label >= K throws ValueError naming the batch index and the label.
 Var nll_loss(const Var& log_probs, const std::vector<std::size_t>& labels);
 /// nll_loss(log_softmax(logits, 1), labels); logits (N, K).
 Var cross_entropy(const Var& logits, const std::vector<std::size_t>& labels);

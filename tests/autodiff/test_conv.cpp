@@ -1,0 +1,159 @@
+// conv2d against a direct seven-loop reference, the adjoint identities that tie conv2d to its
+// two gradient ops (over several batch chunks), and the errors for shapes that do not fit.
+// Derivatives themselves are checked by the registry rows in op_registry.cpp.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "odenet/autodiff.hpp"
+#include "odenet/core/random.hpp"
+
+using namespace odenet;
+
+namespace {
+
+// y[n, o, oy, ox] = b[o] + Σ_{c, i, j} w[o, c, i, j] x[n, c, oy·s + i - p, ox·s + j - p].
+Tensor<double> reference_conv(const Tensor<double>& x, const Tensor<double>& w, const Tensor<double>* b,
+                              std::size_t s, std::size_t p) {
+    const auto& xs = x.shape();
+    const auto& ws = w.shape();
+    const std::size_t ho = (xs[2] + 2 * p - ws[2]) / s + 1, wo = (xs[3] + 2 * p - ws[3]) / s + 1;
+    Tensor<double> y = Tensor<double>::from_shape({xs[0], ws[0], ho, wo});
+    for (std::size_t n = 0; n < xs[0]; ++n)
+        for (std::size_t o = 0; o < ws[0]; ++o)
+            for (std::size_t oy = 0; oy < ho; ++oy)
+                for (std::size_t ox = 0; ox < wo; ++ox) {
+                    double acc = b ? (*b)(o) : 0.0;
+                    for (std::size_t c = 0; c < xs[1]; ++c)
+                        for (std::size_t i = 0; i < ws[2]; ++i)
+                            for (std::size_t j = 0; j < ws[3]; ++j) {
+                                const long iy = long(oy * s + i) - long(p), ix = long(ox * s + j) - long(p);
+                                if (iy < 0 || ix < 0 || iy >= long(xs[2]) || ix >= long(xs[3])) continue;
+                                acc += w(o, c, i, j) * x(n, c, std::size_t(iy), std::size_t(ix));
+                            }
+                    y(n, o, oy, ox) = acc;
+                }
+    return y;
+}
+
+double max_abs_diff(const Tensor<double>& a, const Tensor<double>& b) {
+    REQUIRE(a.shape() == b.shape());
+    double m = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a.data()[i] - b.data()[i]));
+    return m;
+}
+
+double inner(const Var& a, const Var& b) { return sum(a * b).item(); }
+
+}  // namespace
+
+TEST_CASE("conv2d matches the direct loops for stride 1/2 and padding 0/1") {
+    Generator gen(3);
+    // Odd, non-square sizes and a non-square kernel, so a swapped axis or an off-by-one shows.
+    // A 3x3 kernel with padding 1 takes the same-width path of conv.cpp; 3x2 never does.
+    const Tensor<double> x = randn<double>({3, 3, 7, 6}, gen);
+    const Tensor<double> b = randn<double>({4}, gen);
+    for (std::size_t kw : {2, 3})
+    for (std::size_t stride : {1, 2}) {
+        for (std::size_t padding : {0, 1}) {
+            const Tensor<double> w = randn<double>({4, 3, 3, kw}, gen);
+            CAPTURE(kw);
+            CAPTURE(stride);
+            CAPTURE(padding);
+            const Var y = conv2d(Var(x), Var(w), Var(b), {.stride = stride, .padding = padding});
+            // Summation order differs from the loops' (BLAS blocking): rounding of ~20 terms of O(1).
+            CHECK(max_abs_diff(y.value<double>(), reference_conv(x, w, &b, stride, padding)) < 1e-12);
+            const Var y0 = conv2d(Var(x), Var(w), Var(), {.stride = stride, .padding = padding});
+            CHECK(max_abs_diff(y0.value<double>(), reference_conv(x, w, nullptr, stride, padding)) < 1e-12);
+        }
+    }
+}
+
+TEST_CASE("conv2d's same-width path at its edges: padding 2, a one-row map, padding >= width (not taken)") {
+    Generator gen(4);
+    for (const auto& [x_shape, w_shape, padding] :
+         {std::tuple{Shape{2, 2, 4, 3}, Shape{3, 2, 5, 5}, std::size_t{2}}, std::tuple{Shape{1, 2, 3, 1}, Shape{2, 2, 3, 3}, std::size_t{1}},
+          std::tuple{Shape{1, 1, 1, 3}, Shape{1, 1, 3, 5}, std::size_t{2}}}) {
+        INFO(shape_str(x_shape));
+        const Tensor<double> x = randn<double>(x_shape, gen), w = randn<double>(w_shape, gen);
+        const Var y = conv2d(Var(x), Var(w), Var(), {.padding = padding});
+        CHECK(max_abs_diff(y.value<double>(), reference_conv(x, w, nullptr, 1, padding)) < 1e-12);
+        // The adjoint identity exercises col2im on the same geometry.
+        const Var g(randn<double>(y.shape(), gen));
+        const double forward = inner(g, y);
+        CHECK(inner(conv2d_input_grad(g, Var(w), x_shape, {.padding = padding}), Var(x)) ==
+              doctest::Approx(forward).epsilon(1e-12));
+    }
+}
+
+TEST_CASE("conv2d at the MNIST ODE-Net's downsampling shape (4x4 kernel, stride 2, padding 1), float32") {
+    Generator gen(5);
+    const Tensor<double> x = randn<double>({2, 4, 13, 13}, gen);
+    const Tensor<double> w = randn<double>({5, 4, 4, 4}, gen);
+    const Tensor<double> expected = reference_conv(x, w, nullptr, 2, 1);
+    const Var y = conv2d(to_dtype(Var(x), Dtype::float32), to_dtype(Var(w), Dtype::float32), Var(), {.stride = 2, .padding = 1});
+    REQUIRE(y.shape() == Shape{2, 5, 6, 6});
+    // float32 rounding of 64-term sums of O(1) products: about 64 · 6e-8 · O(8).
+    CHECK(max_abs_diff(to_dtype(y, Dtype::float64).value<double>(), expected) < 1e-4);
+}
+
+TEST_CASE("conv2d's gradient ops are its adjoints, across several batch chunks") {
+    // 15x15 outputs (225 pixels) make chunks of 2 samples, so 5 samples take 3 chunks, the last
+    // one partial. ⟨I(g, w), x⟩ = ⟨g, B(x, w)⟩ = ⟨W(x, g), w⟩ for any x, w, g.
+    Generator gen(9);
+    for (std::size_t stride : {1, 2}) {
+        CAPTURE(stride);
+        const std::size_t h = stride == 1 ? 15 : 29;
+        const Var x(randn<double>({5, 2, h, h}, gen));
+        const Var w(randn<double>({3, 2, 3, 3}, gen));
+        const Conv2dOptions opt{.stride = stride, .padding = 1};
+        const Var y = conv2d(x, w, Var(), opt);
+        REQUIRE(y.shape() == Shape{5, 3, 15, 15});
+        const Var g(randn<double>(y.shape(), gen));
+        const double forward = inner(g, y);
+        CHECK(inner(conv2d_input_grad(g, w, x.shape(), opt), x) == doctest::Approx(forward).epsilon(1e-12));
+        CHECK(inner(conv2d_weight_grad(x, g, w.shape(), opt), w) == doctest::Approx(forward).epsilon(1e-12));
+        // And against the reference, so a chunking bug common to all three cannot hide.
+        CHECK(max_abs_diff(y.value<double>(), reference_conv(x.value<double>(), w.value<double>(), nullptr, stride, 1)) < 1e-12);
+    }
+}
+
+TEST_CASE("conv2d's backward gives the gradients the loops imply") {
+    // d/db of Σ y is the number of output pixels per channel times N; d/dx of Σ y at an
+    // interior pixel of a stride-1, padding-1 3x3 conv is Σ_o Σ_{i,j} w[o, c, i, j].
+    Var x(randn<double>({2, 2, 5, 5}), true);
+    Var w(randn<double>({3, 2, 3, 3}), true);
+    Var b = zeros({3}, Dtype::float64, true);
+    backward(sum(conv2d(x, w, b, {.stride = 1, .padding = 1})));
+    for (std::size_t o = 0; o < 3; ++o) CHECK(b.grad().value<double>()(o) == doctest::Approx(2 * 25));
+    for (std::size_t c = 0; c < 2; ++c) {
+        double total = 0;
+        for (std::size_t o = 0; o < 3; ++o)
+            for (std::size_t i = 0; i < 3; ++i)
+                for (std::size_t j = 0; j < 3; ++j) total += w.value<double>()(o, c, i, j);
+        CHECK(x.grad().value<double>()(1, c, 2, 2) == doctest::Approx(total));
+    }
+}
+
+TEST_CASE("conv2d errors name the shapes") {
+    const Var x = zeros({2, 3, 5, 5});
+    SUBCASE("channel mismatch") {
+        CHECK_THROWS_WITH_AS(conv2d(x, zeros({4, 2, 3, 3}), Var()),
+                             doctest::Contains("input (2, 3, 5, 5) has 3 channels but weight (4, 2, 3, 3) expects 2"),
+                             ShapeError);
+    }
+    SUBCASE("kernel larger than the padded input") {
+        CHECK_THROWS_WITH_AS(conv2d(x, zeros({4, 3, 8, 8}), Var(), {.padding = 1}),
+                             doctest::Contains("kernel (4, 3, 8, 8) does not fit input (2, 3, 5, 5)"), ShapeError);
+    }
+    SUBCASE("wrong rank") { CHECK_THROWS_AS(conv2d(zeros({3, 5, 5}), zeros({4, 3, 3, 3}), Var()), ShapeError); }
+    SUBCASE("bias of the wrong length") {
+        CHECK_THROWS_WITH_AS(conv2d(x, zeros({4, 3, 3, 3}), zeros({3})), doctest::Contains("bias has shape (3)"), ShapeError);
+    }
+    SUBCASE("stride 0") { CHECK_THROWS_AS(conv2d(x, zeros({4, 3, 3, 3}), Var(), {.stride = 0}), ShapeError); }
+    SUBCASE("mixed dtypes") { CHECK_THROWS_AS(conv2d(x, zeros({4, 3, 3, 3}, Dtype::float32), Var()), DtypeError); }
+    SUBCASE("gradient of the wrong shape") {
+        CHECK_THROWS_WITH_AS(conv2d_input_grad(zeros({2, 4, 4, 4}), zeros({4, 3, 3, 3}), x.shape()),
+                             doctest::Contains("gives (2, 4, 3, 3)"), ShapeError);
+    }
+}
