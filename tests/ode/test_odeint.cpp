@@ -1,0 +1,244 @@
+// odeint's three gradient modes against closed forms, against each other and against finite
+// differences (diffrax test_adjoint, torchdiffeq test_adjoint_against_odeint).
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "expm.hpp"
+#include "odenet/autodiff.hpp"
+#include "odenet/core/random.hpp"
+#include "odenet/ode/odeint.hpp"
+
+using namespace odenet;
+using namespace odenet::ode;
+using odenet::testing::expm;
+using odenet::testing::matmul_small;
+
+namespace {
+
+const Grad kModes[] = {Grad::direct, Grad::adjoint, Grad::checkpointed};
+
+OdeintOptions tight(Grad g) {
+    OdeintOptions o;
+    o.solver = {.method = Method::dopri5, .rtol = 1e-10, .atol = 1e-10};
+    o.grad = g;
+    return o;
+}
+
+double max_rel_diff(const Var& a, const Var& b) {
+    const auto& x = a.value<double>();
+    const auto& y = b.value<double>();
+    double scale = 0, diff = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        scale = std::max(scale, std::abs(y.data()[i]));
+        diff = std::max(diff, std::abs(x.data()[i] - y.data()[i]));
+    }
+    return diff / std::max(scale, 1e-300);
+}
+
+Var transpose2(const Tensor<double>& m) { return Var(Tensor<double>(xt::transpose(m))); }
+
+}  // namespace
+
+TEST_CASE("y' = A y, L = wᵀ y(T): gradients for A, y0 and T match closed forms in every mode") {
+    const Tensor<double> A0 = {{-0.4, 1.1}, {-0.9, 0.2}};
+    const Tensor<double> y00 = {0.7, -0.3};
+    const Tensor<double> w0 = {1.3, 0.5};
+    const double T = 1.7;
+    // Closed forms: dL/dy0 = e^{AᵀT} w; dL/dT = wᵀ A e^{AT} y0;
+    // dL/dA = ∫₀ᵀ e^{Aᵀ(T−s)} w y0ᵀ e^{Aᵀs} ds = upper-right block of exp(T [[Aᵀ, w y0ᵀ], [0, Aᵀ]])
+    // (Van Loan 1978, "Computing integrals involving the matrix exponential").
+    const Tensor<double> At = xt::transpose(A0);
+    const Tensor<double> eAtT = expm(At * T);
+    Tensor<double> block = Tensor<double>(Shape{4, 4}, 0.0);
+    for (std::size_t i = 0; i < 2; ++i)
+        for (std::size_t j = 0; j < 2; ++j) {
+            block(i, j) = At(i, j) * T;
+            block(i + 2, j + 2) = At(i, j) * T;
+            block(i, j + 2) = w0(i) * y00(j) * T;
+        }
+    const Tensor<double> eb = expm(block);
+    const Tensor<double> yT = matmul_small(expm(A0 * T), Tensor<double>(xt::reshape_view(y00, {2, 1})));
+    for (Grad mode : kModes) {
+        CAPTURE(grad_name(mode));
+        Var A(A0, true), y0(y00, true), ts(Tensor<double>{0.0, T}, true);
+        Var ys = odeint([&](const Var&, const Var& y) { return matmul(A, y); }, y0, ts, {A}, tight(mode));
+        Var weights(Tensor<double>{{0.0, 0.0}, {w0(0), w0(1)}});
+        backward(sum(ys * weights));
+        for (std::size_t i = 0; i < 2; ++i) {
+            const double gy0 = eAtT(i, 0) * w0(0) + eAtT(i, 1) * w0(1);
+            CHECK(y0.grad().value<double>()(i) == doctest::Approx(gy0).epsilon(1e-7));
+            for (std::size_t j = 0; j < 2; ++j) CHECK(A.grad().value<double>()(i, j) == doctest::Approx(eb(i, j + 2)).epsilon(1e-7));
+        }
+        const Tensor<double> AyT = matmul_small(A0, yT);
+        const double dT = w0(0) * AyT(0, 0) + w0(1) * AyT(1, 0);
+        CHECK(ts.grad().value<double>()(1) == doctest::Approx(dT).epsilon(1e-7));
+        // t0: dL/dt0 = −⟨dL/dy0, A y0⟩
+        const double gy0_0 = eAtT(0, 0) * w0(0) + eAtT(0, 1) * w0(1), gy0_1 = eAtT(1, 0) * w0(0) + eAtT(1, 1) * w0(1);
+        const double f0_0 = A0(0, 0) * y00(0) + A0(0, 1) * y00(1), f0_1 = A0(1, 0) * y00(0) + A0(1, 1) * y00(1);
+        CHECK(ts.grad().value<double>()(0) == doctest::Approx(-(gy0_0 * f0_0 + gy0_1 * f0_1)).epsilon(1e-7));
+    }
+}
+
+namespace {
+
+// A small time-dependent MLP, f(t, y) = tanh(y W1 + t c + b1) W2, batch of 3 two-vectors.
+struct Mlp {
+    Var W1, c, b1, W2;
+    explicit Mlp(std::uint64_t seed) {
+        Generator gen(seed);
+        W1 = Var(Tensor<double>(randn<double>({2, 8}, gen) * 0.7), true);
+        c = Var(randn<double>({8}, gen), true);
+        b1 = Var(Tensor<double>(randn<double>({8}, gen) * 0.3), true);
+        W2 = Var(Tensor<double>(randn<double>({8, 2}, gen) * 0.5), true);
+    }
+    std::vector<Var> params() const { return {W1, c, b1, W2}; }
+    Var operator()(const Var& t, const Var& y) const { return matmul(tanh(matmul(y, W1) + t * c + b1), W2); }
+};
+
+// L = Σ_i Σ (ys[i] ⊙ Wᵢ) with fixed weights on every output time.
+Var loss_of(const Var& ys) {
+    Generator gen(99);
+    return sum(ys * Var(randn<double>(ys.shape(), gen)));
+}
+
+struct Gradients {
+    std::vector<Var> params;
+    Var y0, ts;
+    double loss;
+};
+
+Gradients run(Grad mode, const Tensor<double>& times, const OdeintOptions* custom = nullptr,
+              std::shared_ptr<OdeintStats> stats = nullptr) {
+    Mlp f(5);
+    Generator gen(6);
+    Var y0(randn<double>({3, 2}, gen), true);
+    Var ts(times, true);
+    Var ys = odeint(std::ref(f), y0, ts, f.params(), custom ? *custom : tight(mode), stats);
+    Var loss = loss_of(ys);
+    backward(loss);
+    Gradients g{{}, y0.grad(), ts.grad(), loss.item()};
+    for (const Var& p : f.params()) g.params.push_back(p.grad());
+    return g;
+}
+
+double loss_at(const Tensor<double>& times, const std::function<void(Mlp&, Tensor<double>&)>& perturb) {
+    Mlp f(5);
+    Generator gen(6);
+    Tensor<double> y0v = randn<double>({3, 2}, gen);
+    perturb(f, y0v);
+    NoGradGuard no_grad;
+    Var ys = odeint(std::ref(f), Var(y0v), Var(times), {}, tight(Grad::direct));
+    return loss_of(ys).item();
+}
+
+}  // namespace
+
+TEST_CASE("MLP dynamics: adjoint, checkpointed and direct gradients agree, and match finite differences") {
+    const Tensor<double> times = {0.0, 0.4, 1.1};
+    const Gradients direct = run(Grad::direct, times);
+    for (Grad mode : {Grad::adjoint, Grad::checkpointed}) {
+        CAPTURE(grad_name(mode));
+        const Gradients g = run(mode, times);
+        CHECK(g.loss == doctest::Approx(direct.loss).epsilon(1e-12));
+        // 1e-6 relative: both sides solve at rtol = atol = 1e-10; the modes differ by
+        // discretisation error of the adjoint solve, well inside that.
+        CHECK(max_rel_diff(g.y0, direct.y0) < 1e-6);
+        CHECK(max_rel_diff(g.ts, direct.ts) < 1e-6);
+        for (std::size_t p = 0; p < g.params.size(); ++p) CHECK(max_rel_diff(g.params[p], direct.params[p]) < 1e-6);
+    }
+    // Central differences (step 1e-5; truncation error ~1e-10 relative, solver error ~1e-10).
+    const double eps = 1e-5;
+    auto fd = [&](const std::function<void(Mlp&, Tensor<double>&, double)>& bump) {
+        return (loss_at(times, [&](Mlp& f, Tensor<double>& y) { bump(f, y, eps); }) -
+                loss_at(times, [&](Mlp& f, Tensor<double>& y) { bump(f, y, -eps); })) /
+               (2 * eps);
+    };
+    CHECK(direct.y0.value<double>()(1, 0) ==
+          doctest::Approx(fd([](Mlp&, Tensor<double>& y, double e) { y(1, 0) += e; })).epsilon(1e-6));
+    CHECK(direct.params[0].value<double>()(1, 3) ==
+          doctest::Approx(fd([](Mlp& f, Tensor<double>&, double e) { f.W1.mutable_value<double>()(1, 3) += e; }))
+              .epsilon(1e-6));
+    CHECK(direct.params[1].value<double>()(2) ==
+          doctest::Approx(fd([](Mlp& f, Tensor<double>&, double e) { f.c.mutable_value<double>()(2) += e; })).epsilon(1e-6));
+    for (std::size_t i = 0; i < 3; ++i) {
+        CAPTURE(i);
+        Tensor<double> up = times, down = times;
+        up(i) += eps;
+        down(i) -= eps;
+        const double numeric = (loss_at(up, [](Mlp&, Tensor<double>&) {}) - loss_at(down, [](Mlp&, Tensor<double>&) {})) / (2 * eps);
+        CHECK(direct.ts.value<double>()(i) == doctest::Approx(numeric).epsilon(1e-6));
+    }
+}
+
+TEST_CASE("backwards in time: ts decreasing") {
+    const Tensor<double> times = {1.0, 0.3, -0.2};
+    const Gradients direct = run(Grad::direct, times);
+    const Gradients adjoint = run(Grad::adjoint, times);
+    CHECK(max_rel_diff(adjoint.y0, direct.y0) < 1e-6);
+    CHECK(max_rel_diff(adjoint.ts, direct.ts) < 1e-6);
+}
+
+TEST_CASE("the plain adjoint drifts on unstable reverse dynamics; checkpointing does not") {
+    // u' = −k u, v' = u: forward-stable, but reconstructing u backwards from u(T) multiplies the
+    // forward error by e^{kT}. L = v(T) = u0 (1 − e^{−kT}) / k, so dL/dk = u0 (T e^{−kT}/k − (1 − e^{−kT})/k²).
+    const double k0 = 2.0, T = 12.0, u0 = 1.0;
+    const double exact = u0 * (T * std::exp(-k0 * T) / k0 - (1 - std::exp(-k0 * T)) / (k0 * k0));
+    auto error_of = [&](Grad mode) {
+        Var k(Tensor<double>(k0), true);
+        Var y0(Tensor<double>{u0, 0.0});
+        auto f = [&](const Var&, const Var& y) {
+            Var u = slice(y, 0, 0, 1);
+            return concat({-(k * u), u}, 0);
+        };
+        OdeintOptions o;
+        o.solver = {.method = Method::dopri5, .rtol = 1e-6, .atol = 1e-8};
+        o.grad = mode;
+        Var ys = odeint(f, y0, Var(Tensor<double>{0.0, T}), {k}, o);
+        backward(sum(ys * Var(Tensor<double>{{0.0, 0.0}, {0.0, 1.0}})));
+        return std::abs(k.grad().item() - exact) / std::abs(exact);
+    };
+    const double adjoint_error = error_of(Grad::adjoint);
+    const double checkpointed_error = error_of(Grad::checkpointed);
+    MESSAGE("relative error of dL/dk: adjoint " << adjoint_error << ", checkpointed " << checkpointed_error);
+    CHECK(adjoint_error > 1e-3);               // the drift is real at this horizon
+    CHECK(checkpointed_error < 1e-5);          // solver tolerance level
+    CHECK(checkpointed_error * 100 < adjoint_error);
+}
+
+TEST_CASE("the seminorm gives the same gradients with fewer backward evaluations") {
+    const Tensor<double> times = {0.0, 2.0};
+    OdeintOptions full = tight(Grad::adjoint), semi = tight(Grad::adjoint);
+    full.solver.rtol = semi.solver.rtol = 1e-7;
+    full.solver.atol = semi.solver.atol = 1e-7;
+    semi.adjoint.seminorm = true;
+    auto s_full = std::make_shared<OdeintStats>(), s_semi = std::make_shared<OdeintStats>();
+    const Gradients a = run(Grad::adjoint, times, &full, s_full);
+    const Gradients b = run(Grad::adjoint, times, &semi, s_semi);
+    MESSAGE("backward NFE: full norm " << s_full->backward.nfe << ", seminorm " << s_semi->backward.nfe);
+    CHECK(s_semi->backward.nfe < s_full->backward.nfe);
+    CHECK(max_rel_diff(b.y0, a.y0) < 1e-4);  // both at tolerance 1e-7
+    for (std::size_t p = 0; p < a.params.size(); ++p) CHECK(max_rel_diff(b.params[p], a.params[p]) < 1e-4);
+}
+
+TEST_CASE("float32 works in every mode") {
+    for (Grad mode : kModes) {
+        CAPTURE(grad_name(mode));
+        Var W(Tensor<float>{{-0.5f, 1.0f}, {-1.0f, -0.2f}}, true);
+        Var y0(Tensor<float>{1.0f, 0.5f}, true);
+        OdeintOptions o;
+        o.solver = {.rtol = 1e-5, .atol = 1e-6};
+        o.grad = mode;
+        Var ys = odeint([&](const Var&, const Var& y) { return tanh(matmul(W, y)); }, y0, Var(Tensor<double>{0.0, 1.0}), {W}, o);
+        backward(sum(ys));
+        CHECK(W.grad().dtype() == Dtype::float32);
+        CHECK(std::isfinite(W.grad().value<float>()(0, 0)));
+    }
+}
+
+TEST_CASE("parameters of another dtype are refused") {
+    Var W(Tensor<double>(Shape{1, 1}, 1.0), true);
+    CHECK_THROWS_AS(odeint([&](const Var&, const Var& y) { return y; }, Var(Tensor<float>{1.0f}),
+                           Var(Tensor<double>{0.0, 1.0}), {W}),
+                    DtypeError);
+}
