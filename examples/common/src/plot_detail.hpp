@@ -1,0 +1,30 @@
+#pragma once
+// Shared by plot.cpp and line_plot.cpp: the data-to-pixel frame, the series palette, tick labels.
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "odenet/examples/png_image.hpp"
+
+namespace odenet::examples::detail {
+
+// matplotlib's tab10 colours, for the series of a line plot.
+inline constexpr std::array<Rgb, 6> kPalette = {{{31, 119, 180}, {255, 127, 14}, {44, 160, 44},
+                                                 {214, 39, 40}, {148, 103, 189}, {140, 86, 75}}};
+
+// Maps data coordinates onto the pixel rectangle [left, right] x [top, bottom] (y upwards).
+struct Frame {
+    double x0, x1, y0, y1;
+    long left, top, right, bottom;
+    long px(double x) const { return left + std::lround((x - x0) / (x1 - x0) * double(right - left)); }
+    long py(double y) const { return bottom - std::lround((y - y0) / (y1 - y0) * double(bottom - top)); }
+};
+
+inline std::string tick_label(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3g", std::abs(v) < 1e-12 ? 0.0 : v);
+    return buf;
+}
+
+}  // namespace odenet::examples::detail
