@@ -29,7 +29,7 @@ Tensor<double> sample_toy(const std::string& name, std::size_t n, Generator& gen
 Tensor<double> toy_log_density(const std::string& name, const Tensor<double>& points);
 
 /// Differential entropy in nats where known: checkerboard ln 32 = 3.4657 (uniform on 8
-/// squares of side 2); 8gaussians 2.8323 by quadrature of -∫ p log p. The latter is below the
+/// squares of side 2); 8gaussians 2.83188 by quadrature of -∫ p log p. The latter is below the
 /// no-overlap value ln 8 + ln(2πe σ²) = 2.8382 (σ = 0.5/1.414) because neighbouring components
 /// overlap (centres 6.1σ apart). Both are checked by Monte Carlo in tests/examples.
 /// A model's mean negative log-likelihood on these data cannot go below this value.
