@@ -44,6 +44,7 @@ TEST_CASE("scatter_plot: a point lands at its pixel") {
     CHECK(img.pixel(50, 50) == Rgb{255, 0, 0});
     CHECK(img.pixel(0, 0) == Rgb{255, 0, 0});
     CHECK(img.pixel(25, 25) == kWhite);
+    CHECK_NOTHROW(scatter_plot(Tensor<double>{{std::nan(""), 0.0}, {1e300, -1e300}}, {}, 10));
     CHECK_THROWS_AS(scatter_plot(Tensor<double>::from_shape({3, 3}), {}, 10), ShapeError);
     CHECK_THROWS_AS(scatter_plot(pts, {1, 1, 0, 1}, 10), ValueError);
 }
@@ -86,6 +87,9 @@ TEST_CASE("line_plot and trajectory_plot draw and save") {
             paths(t, p, 1) = double(p) - 1.0;
         }
     }
+    // A diverged particle (far away or NaN) is clipped or skipped, quickly.
+    paths(5, 0, 0) = 1e300;
+    paths(6, 1, 1) = std::nan("");
     const Image traj = trajectory_plot(paths, {}, 200);
     traj.save_png(dir.file("traj.png"));
     CHECK(traj.pixel(25, 75) != kWhite);   // start of particle 2 (y = 1)

@@ -63,6 +63,15 @@ TEST_CASE("drawing: blending, lines, rectangles, text") {
     img.draw_line(12, 6, 2, 11, {0, 255, 0});
     CHECK(img.pixel(2, 11) == Rgb{0, 255, 0});
 
+    // A line from far outside is clipped to the image (and does not walk 10^12 pixels).
+    Image clip(10, 10, kWhite);
+    clip.draw_line(-1000000000000L, 5, 1000000000000L, 5, kBlack);
+    CHECK(clip.pixel(0, 5) == kBlack);
+    CHECK(clip.pixel(9, 5) == kBlack);
+    CHECK(clip.pixel(5, 4) == kWhite);
+    clip.draw_line(-50, -50, -10, 200, kBlack);  // entirely outside: nothing drawn
+    CHECK(clip.pixel(0, 0) == kWhite);
+
     img.fill_rect(15, 8, 17, 9, {0, 0, 255});
     CHECK(img.pixel(16, 9) == Rgb{0, 0, 255});
     CHECK(img.pixel(18, 9) == kWhite);

@@ -25,6 +25,10 @@ void require_points(const Tensor<double>& x, std::size_t rank, const char* where
     }
 }
 
+bool finite_point(const Tensor<double>& paths, std::size_t t, std::size_t p) {
+    return std::isfinite(paths(t, p, 0)) && std::isfinite(paths(t, p, 1));
+}
+
 }  // namespace
 
 Rgb viridis(double t) {
@@ -72,6 +76,7 @@ Image scatter_plot(const Tensor<double>& points, const Range& range, std::size_t
         img.draw_line(f.left, f.py(0), f.right, f.py(0), {225, 225, 225});
     }
     for (std::size_t i = 0; i < points.shape(0); ++i) {
+        if (!std::isfinite(points(i, 0)) || !std::isfinite(points(i, 1))) continue;
         const long x = f.px(points(i, 0)), y = f.py(points(i, 1));
         img.fill_rect(x, y, x + opt.dot - 1, y + opt.dot - 1, opt.color, opt.alpha);
     }
@@ -106,12 +111,14 @@ Image trajectory_plot(const Tensor<double>& paths, const Range& range, std::size
     const std::size_t steps = paths.shape(0), n = paths.shape(1);
     for (std::size_t p = 0; p < n; ++p) {
         for (std::size_t t = 1; t < steps; ++t) {
+            if (!finite_point(paths, t - 1, p) || !finite_point(paths, t, p)) continue;
             img.draw_line(f.px(paths(t - 1, p, 0)), f.py(paths(t - 1, p, 1)), f.px(paths(t, p, 0)), f.py(paths(t, p, 1)),
                           kGrey, 0.5);
         }
     }
     if (steps == 0) return img;
     for (std::size_t p = 0; p < n; ++p) {
+        if (!finite_point(paths, 0, p) || !finite_point(paths, steps - 1, p)) continue;
         const long x0 = f.px(paths(0, p, 0)), y0 = f.py(paths(0, p, 1));
         const long x1 = f.px(paths(steps - 1, p, 0)), y1 = f.py(paths(steps - 1, p, 1));
         img.fill_rect(x0 - 1, y0 - 1, x0 + 1, y0 + 1, kPalette[0]);

@@ -57,7 +57,38 @@ void Image::draw_rect(long x0, long y0, long x1, long y1, Rgb c) {
     draw_line(x0, y1, x0, y0, c);
 }
 
+namespace {
+
+// Liang & Barsky (1984): clips the segment to [lo_x, hi_x] x [lo_y, hi_y]; false if nothing is
+// left. Keeps Bresenham's loop proportional to the visible length, so a diverged trajectory
+// point at 1e12 pixels costs no more than one at the border.
+bool clip_segment(double& x0, double& y0, double& x1, double& y1, double lo_x, double hi_x, double lo_y, double hi_y) {
+    double t0 = 0.0, t1 = 1.0;
+    const double dx = x1 - x0, dy = y1 - y0;
+    const double p[4] = {-dx, dx, -dy, dy};
+    const double q[4] = {x0 - lo_x, hi_x - x0, y0 - lo_y, hi_y - y0};
+    for (int i = 0; i < 4; ++i) {
+        if (p[i] == 0.0) {
+            if (q[i] < 0.0) return false;
+            continue;
+        }
+        const double t = q[i] / p[i];
+        if (p[i] < 0.0) t0 = std::max(t0, t);
+        else t1 = std::min(t1, t);
+        if (t0 > t1) return false;
+    }
+    const double ax = x0 + t0 * dx, ay = y0 + t0 * dy;
+    x1 = x0 + t1 * dx, y1 = y0 + t1 * dy;
+    x0 = ax, y0 = ay;
+    return true;
+}
+
+}  // namespace
+
 void Image::draw_line(long x0, long y0, long x1, long y1, Rgb c, double alpha) {
+    double fx0 = double(x0), fy0 = double(y0), fx1 = double(x1), fy1 = double(y1);
+    if (!clip_segment(fx0, fy0, fx1, fy1, -1.0, double(width_), -1.0, double(height_))) return;
+    x0 = std::lround(fx0), y0 = std::lround(fy0), x1 = std::lround(fx1), y1 = std::lround(fy1);
     // Bresenham (1965), all octants; each pixel is set once, so alpha does not accumulate.
     const long dx = std::abs(x1 - x0), dy = -std::abs(y1 - y0);
     const long sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1;
