@@ -1,6 +1,8 @@
 #pragma once
 // odenet::nn (modules, layers, losses, checkpoints) and odenet::optim (optimizers, schedules,
 // clipping).
+#include "odenet/autodiff.hpp"
+#include "odenet/core.hpp"
 #include "odenet/nn/activation.hpp"
 #include "odenet/nn/checkpoint_io.hpp"
 #include "odenet/nn/concat_layers.hpp"
