@@ -3,6 +3,8 @@
 #include <cmath>
 #include <set>
 
+#include <xtensor/xarray.hpp>
+
 #include "odenet/core/error.hpp"
 
 namespace odenet::optim {
@@ -37,6 +39,17 @@ void Optimizer::check_grad(std::size_t i) const {
         throw ShapeError("Optimizer::step", "parameter " + std::to_string(i) + " is " + dtype_name(p.dtype()) + " " +
                                                 shape_str(p.shape()) + " but its gradient is " + dtype_name(g.dtype()) +
                                                 " " + shape_str(g.shape()));
+    }
+}
+
+void Optimizer::match_dtype(std::size_t i) {
+    const Dtype dtype = params_[i].dtype();
+    for (Value& v : slots_[i]) {
+        if (!v.defined() || v.dtype() == dtype) continue;
+        v = v.visit([&](const auto& t) -> Value {
+            if (dtype == Dtype::float32) return Value(Tensor<float>(xt::cast<float>(t)));
+            return Value(Tensor<double>(xt::cast<double>(t)));
+        });
     }
 }
 

@@ -8,6 +8,8 @@
 
 #include <cmath>
 
+#include <xtensor/xview.hpp>
+
 #include "odenet/nn.hpp"
 #include "odenet/testing/gradcheck.hpp"
 

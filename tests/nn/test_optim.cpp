@@ -81,6 +81,17 @@ TEST_CASE("optimizers update float32 parameters in float32") {
     CHECK(p.value<float>()(0) == doctest::Approx(-0.5).epsilon(1e-6));
 }
 
+TEST_CASE("optimizer state follows a module converted with to()") {
+    odenet::nn::Linear lin(2, 1);
+    optim::SGD sgd(lin.parameters(), {.lr = 0.1, .momentum = 0.9});
+    backward(sum(lin(ones({3, 2}))));
+    sgd.step();
+    lin.to(Dtype::float32);
+    backward(sum(lin(ones({3, 2}, Dtype::float32))));
+    sgd.step();  // the float64 momentum buffers are converted, not a DtypeError
+    CHECK(sgd.state_dict()[2].second.dtype() == Dtype::float32);
+}
+
 TEST_CASE("parameters without a gradient are skipped") {
     Var a = param_with_grad({1.0}, {1.0});
     Var b(Tensor<double>{1.0}, true);

@@ -54,6 +54,8 @@ protected:
 
 private:
     void check_grad(std::size_t i) const;
+    // After Module::to(), a parameter's buffers are converted to its new dtype on the next step.
+    void match_dtype(std::size_t i);
 
     std::vector<Var> params_;
     double lr_;
@@ -68,6 +70,7 @@ void Optimizer::for_each_with_grad(F&& f) {
         Var& p = params_[i];
         if (!p.grad().defined()) continue;
         check_grad(i);
+        match_dtype(i);
         if (p.dtype() == Dtype::float32) {
             f(i, p.mutable_value<float>(), p.grad().value<float>());
         } else {
