@@ -1,0 +1,22 @@
+#pragma once
+// odenet::nn (modules, layers, losses, checkpoints) and odenet::optim (optimizers, schedules,
+// clipping).
+#include "odenet/autodiff.hpp"
+#include "odenet/core.hpp"
+#include "odenet/nn/activation.hpp"
+#include "odenet/nn/checkpoint_io.hpp"
+#include "odenet/nn/concat_layers.hpp"
+#include "odenet/nn/conv2d.hpp"
+#include "odenet/nn/dropout.hpp"
+#include "odenet/nn/init.hpp"
+#include "odenet/nn/linear.hpp"
+#include "odenet/nn/loss.hpp"
+#include "odenet/nn/module.hpp"
+#include "odenet/nn/norm.hpp"
+#include "odenet/nn/npz.hpp"
+#include "odenet/nn/pooling.hpp"
+#include "odenet/nn/sequential.hpp"
+#include "odenet/optim/adam.hpp"
+#include "odenet/optim/clip.hpp"
+#include "odenet/optim/schedule.hpp"
+#include "odenet/optim/sgd.hpp"

@@ -1,0 +1,82 @@
+#pragma once
+// Optimizer: the base of SGD, Adam and AdamW. An optimizer holds the parameter Vars it was given
+// (handles: Module::to() and checkpoint loading keep working under it) and per-parameter state.
+// step() updates each parameter that has a gradient, in place, outside any graph, in the
+// parameter's own dtype (float32 or float64).
+//
+// State for checkpoints is a list of named tensors, as PyTorch's state_dict:
+//   "lr"                 the current learning rate (0-d float64)
+//   "state.<i>.<slot>"   parameter i's buffers ("momentum_buffer"; "exp_avg", "exp_avg_sq"),
+//                        present once the parameter has been stepped, of the parameter's shape
+//   "state.<i>.step"     parameter i's step count (0-d float64), for Adam's bias correction
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "odenet/autodiff/var.hpp"
+
+namespace odenet::optim {
+
+using NamedTensors = std::vector<std::pair<std::string, Value>>;
+
+class Optimizer {
+public:
+    /// ValueError for an empty list, an undefined parameter or one that is not a leaf.
+    Optimizer(std::vector<Var> params, double lr);
+    virtual ~Optimizer() = default;
+    Optimizer(const Optimizer&) = delete;
+    Optimizer& operator=(const Optimizer&) = delete;
+
+    /// One update of every parameter with a defined gradient (others are skipped, as PyTorch).
+    virtual void step() = 0;
+    /// Clears every parameter's gradient.
+    void zero_grad();
+
+    double lr() const { return lr_; }
+    /// Learning-rate schedules call this (schedule.hpp).
+    void set_lr(double lr);
+    const std::vector<Var>& params() const { return params_; }
+
+    NamedTensors state_dict() const;
+    /// Replaces the state with `state` (entries absent mean "not stepped yet"). Validates
+    /// every entry first (known name, parameter index, shape and dtype of the parameter) and
+    /// throws ValueError naming the first bad entry, leaving the optimizer unchanged.
+    void load_state_dict(const NamedTensors& state);
+
+protected:
+    Optimizer(std::vector<Var> params, double lr, std::vector<std::string> slot_names);
+    /// slot(i, k): parameter i's k-th buffer (undefined until the first step).
+    Value& slot(std::size_t i, std::size_t k) { return slots_[i][k]; }
+    long& steps(std::size_t i) { return steps_[i]; }
+    /// Calls f(i, Tensor<T>& param, const Tensor<T>& grad) for each parameter with a gradient.
+    template <class F>
+    void for_each_with_grad(F&& f);
+
+private:
+    void check_grad(std::size_t i) const;
+    // After Module::to(), a parameter's buffers are converted to its new dtype on the next step.
+    void match_dtype(std::size_t i);
+
+    std::vector<Var> params_;
+    double lr_;
+    std::vector<std::string> slot_names_;
+    std::vector<std::vector<Value>> slots_;
+    std::vector<long> steps_;
+};
+
+template <class F>
+void Optimizer::for_each_with_grad(F&& f) {
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        Var& p = params_[i];
+        if (!p.grad().defined()) continue;
+        check_grad(i);
+        match_dtype(i);
+        if (p.dtype() == Dtype::float32) {
+            f(i, p.mutable_value<float>(), p.grad().value<float>());
+        } else {
+            f(i, p.mutable_value<double>(), p.grad().value<double>());
+        }
+    }
+}
+
+}  // namespace odenet::optim

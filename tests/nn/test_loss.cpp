@@ -1,0 +1,50 @@
+// Losses against hand-computed values, and their gradients.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "odenet/nn.hpp"
+#include "odenet/testing/gradcheck.hpp"
+
+using namespace odenet;
+using namespace odenet::testing;
+namespace F = odenet::nn::functional;
+
+TEST_CASE("cross_entropy from logits with integer labels") {
+    const Var logits(Tensor<double>{{1.0, 2.0, 3.0}, {0.0, 0.0, 0.0}});
+    const std::vector<std::size_t> labels{2, 0};
+    // Row 0: -log(e^3 / (e + e^2 + e^3)); row 1: log 3.
+    const double l0 = -3.0 + std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0));
+    const double l1 = std::log(3.0);
+    CHECK(F::cross_entropy(logits, labels).item() == doctest::Approx((l0 + l1) / 2));
+    CHECK(F::cross_entropy(logits, labels, nn::Reduction::sum).item() == doctest::Approx(l0 + l1));
+    CHECK(nn::CrossEntropyLoss{}(logits, labels).item() == doctest::Approx((l0 + l1) / 2));
+    // Gradient (softmax - one_hot) / N.
+    Var z(logits.value().clone(), true);
+    backward(F::cross_entropy(z, labels));
+    const double p = std::exp(2.0) / (std::exp(1.0) + std::exp(2.0) + std::exp(3.0));
+    CHECK(z.grad().value<double>()(0, 1) == doctest::Approx(p / 2));
+    CHECK(z.grad().value<double>()(1, 0) == doctest::Approx((1.0 / 3 - 1) / 2));
+    CHECK(gradcheck([&](const std::vector<Var>& v) { return F::cross_entropy(v[0], labels); }, {randn({2, 3})}));
+    CHECK(gradgradcheck([&](const std::vector<Var>& v) { return F::cross_entropy(v[0], labels); }, {randn({2, 3})}));
+    CHECK_THROWS_AS(F::cross_entropy(logits, {3, 0}), ValueError);
+    CHECK_THROWS_AS(F::cross_entropy(logits, {1}), ShapeError);
+}
+
+TEST_CASE("nll_loss picks -log_probs[i, label_i]") {
+    const Var lp(Tensor<float>{{-0.5f, -1.0f}, {-2.0f, -0.1f}});
+    const Var l = F::nll_loss(lp, {1, 0});
+    CHECK(l.dtype() == Dtype::float32);
+    CHECK(l.item() == doctest::Approx(1.5));
+    CHECK(nn::NLLLoss{.reduction = nn::Reduction::sum}(lp, {0, 1}).item() == doctest::Approx(0.6));
+    CHECK(gradcheck([](const std::vector<Var>& v) { return F::nll_loss(v[0], {1, 1, 0}); }, {randn({3, 2})}));
+}
+
+TEST_CASE("mse_loss is the mean squared difference") {
+    const Var a(Tensor<double>{{1, 2}, {3, 4}});
+    const Var b(Tensor<double>{{1, 0}, {0, 4}});
+    CHECK(F::mse_loss(a, b).item() == doctest::Approx((4.0 + 9.0) / 4));
+    CHECK(nn::MSELoss{.reduction = nn::Reduction::sum}(a, b).item() == doctest::Approx(13.0));
+    CHECK(gradcheck([](const std::vector<Var>& v) { return F::mse_loss(v[0], v[1]); }, {randn({2, 3}), randn({2, 3})}));
+    CHECK_THROWS_AS(F::mse_loss(a, ones({4})), ShapeError);
+}
