@@ -20,3 +20,4 @@
 #include "odenet/optim/clip.hpp"
 #include "odenet/optim/schedule.hpp"
 #include "odenet/optim/sgd.hpp"
+#include "odenet/nn/ode_block.hpp"
