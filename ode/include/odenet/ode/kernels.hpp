@@ -42,16 +42,22 @@ void lincomb_dispatch(T* out, const T* y, const T* hc, const T* const* k, int n,
 #undef ODENET_LINCOMB_CASE
         default: break;
     }
-    // More than 16 terms: accumulate in chunks of 16 (no method needs it; kept for completeness).
-    lincomb_fixed<16, HasY>(out, y, hc, k, len);
-    for (int j0 = 16; j0 < n; j0 += 16) lincomb_dispatch<true>(out, out, hc + j0, k + j0, std::min(16, n - j0), len);
+    // More than 16 terms (no tableau here has them): the same sum without unrolling.
+    for (std::size_t i = 0; i < len; ++i) {
+        T acc = HasY ? y[i] : T(0);
+        for (int j = 0; j < n; ++j) acc += hc[j] * k[j][i];
+        out[i] = acc;
+    }
 }
 
-/// out = y + h sum_j c_j k_j (y may be null: out = h sum_j c_j k_j). n <= 16 per pass.
+/// The most terms one linear combination may have (dop853's dense output has 17).
+constexpr int kMaxTerms = 64;
+
+/// out = y + h sum_j c_j k_j (y may be null: out = h sum_j c_j k_j), n <= kMaxTerms.
 template <class T>
 void lincomb(T* out, const T* y, double h, const double* c, const T* const* k, int n, std::size_t len) {
-    T hc[64];
-    for (int j = 0; j < n && j < 64; ++j) hc[j] = static_cast<T>(h * c[j]);
+    T hc[kMaxTerms];
+    for (int j = 0; j < n; ++j) hc[j] = static_cast<T>(h * c[j]);
     if (y)
         lincomb_dispatch<true>(out, y, hc, k, n, len);
     else

@@ -8,7 +8,7 @@
 //   void        copy(State& dst, const State& src) dst takes src's value (a Var may rebind)
 //   void        lincomb(State& out, const State* y, double h, const double* c,
 //                       const State* const* k, int n)
-//                                      out = y + h * sum_{j<n} c[j] * k[j]; y may be null (then
+//                                      out = y + h * sum_{j<n} c[j] * k[j], n <= 64; y may be null (then
 //                                      0). out never aliases y or any k[j]. For Var: built from
 //                                      differentiable ops, so every stage is recorded.
 //   std::size_t size(const State& x)                 number of scalar elements
@@ -47,7 +47,7 @@ namespace detail {
 template <class State, class T, class Derived>
 struct ContiguousOps {
     static void lincomb(State& out, const State* y, double h, const double* c, const State* const* k, int n) {
-        const T* kp[64];
+        const T* kp[detail::kMaxTerms];
         for (int j = 0; j < n; ++j) kp[j] = Derived::data(*k[j]);
         const T* yp = y ? Derived::data(*y) : nullptr;
         if constexpr (Derived::kStaticSize > 0 && Derived::kStaticSize <= 16)
