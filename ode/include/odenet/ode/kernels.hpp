@@ -69,7 +69,7 @@ void lincomb(T* out, const T* y, double h, const double* c, const T* const* k, i
 /// Lorenz step needs to stay near Boost.Odeint's hand-unrolled dopri5. Same summation order as
 /// lincomb, so both paths give the same bits.
 template <std::size_t LEN, class T>
-void lincomb_small(T* out, const T* y, double h, const double* c, const T* const* k, int n) {
+[[gnu::always_inline]] inline void lincomb_small(T* out, const T* y, double h, const double* c, const T* const* k, int n) {
     T acc[LEN];
     for (std::size_t i = 0; i < LEN; ++i) acc[i] = y ? y[i] : T(0);
     for (int j = 0; j < n; ++j) {

@@ -46,7 +46,10 @@ namespace detail {
 // known at compile time, else 0).
 template <class State, class T, class Derived>
 struct ContiguousOps {
-    static void lincomb(State& out, const State* y, double h, const double* c, const State* const* k, int n) {
+    // Always inlined: for a 3-element state the call costs as much as the arithmetic. For large
+    // states it is a thin wrapper around the out-of-line kernel.
+    [[gnu::always_inline]] static void lincomb(State& out, const State* y, double h, const double* c,
+                                               const State* const* k, int n) {
         const T* kp[detail::kMaxTerms];
         for (int j = 0; j < n; ++j) kp[j] = Derived::data(*k[j]);
         const T* yp = y ? Derived::data(*y) : nullptr;
