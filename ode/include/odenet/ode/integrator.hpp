@@ -114,7 +114,9 @@ private:
     }
 
     // After an accepted step: y <- y_new and k[0] <- f(t_new, y_new) when it is already known.
-    void advance() {
+    // An f1 made for dense output is checked like any derivative at an accepted state (FSAL
+    // stages were checked through the error estimate already).
+    void advance(double t_new, double h) {
         using std::swap;
         swap(y_, cache_.y_new);
         const int s = cache_.stages();
@@ -123,6 +125,7 @@ private:
             k0_valid_ = true;
         } else if (cache_.f1_valid) {
             swap(cache_.k[0], cache_.k[s]);
+            check_state_finite(cache_.k[0], t_new, h, "f(t, y) at an accepted state");
             k0_valid_ = true;
         } else {
             k0_valid_ = false;
@@ -180,7 +183,7 @@ private:
         ++sol_.stats.accepted;
         notify(t, h, 0.0, true);
         emit_outputs(t, h, t_next);
-        advance();
+        advance(t_next, h);
     }
 
     // ---- adaptive steps -------------------------------------------------------------------
@@ -257,7 +260,7 @@ void Integrator<State, F>::run_adaptive() {
             const double t_new = (t + h == t_end || h == t_end - t) ? t_end : t + h;
             ++sol_.stats.accepted;
             emit_outputs(t, h, t_new);
-            advance();
+            advance(t_new, h);
             t = t_new;
         } else {
             ++sol_.stats.rejected;

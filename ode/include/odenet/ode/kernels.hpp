@@ -68,13 +68,15 @@ void lincomb(T* out, const T* y, double h, const double* c, const T* const* k, i
 /// with the LEN partial sums in registers, with no dispatch, which is what a 3-dimensional
 /// Lorenz step needs to stay near Boost.Odeint's hand-unrolled dopri5. Same summation order as
 /// lincomb, so both paths give the same bits.
-template <std::size_t LEN, class T>
-[[gnu::always_inline]] inline void lincomb_small(T* out, const T* y, double h, const double* c, const T* const* k, int n) {
+/// `data` maps an element of k to its T*, so that no pointer array is built first.
+template <std::size_t LEN, class T, class K, class Data>
+[[gnu::always_inline]] inline void lincomb_small(T* out, const T* y, double h, const double* c, const K* k, int n,
+                                                 Data data) {
     T acc[LEN];
     for (std::size_t i = 0; i < LEN; ++i) acc[i] = y ? y[i] : T(0);
     for (int j = 0; j < n; ++j) {
         const T hc = static_cast<T>(h * c[j]);
-        const T* kj = k[j];
+        const T* kj = data(k[j]);
         for (std::size_t i = 0; i < LEN; ++i) acc[i] += hc * kj[i];
     }
     for (std::size_t i = 0; i < LEN; ++i) out[i] = acc[i];

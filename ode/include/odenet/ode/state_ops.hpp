@@ -50,13 +50,15 @@ struct ContiguousOps {
     // states it is a thin wrapper around the out-of-line kernel.
     [[gnu::always_inline]] static void lincomb(State& out, const State* y, double h, const double* c,
                                                const State* const* k, int n) {
-        const T* kp[detail::kMaxTerms];
-        for (int j = 0; j < n; ++j) kp[j] = Derived::data(*k[j]);
         const T* yp = y ? Derived::data(*y) : nullptr;
-        if constexpr (Derived::kStaticSize > 0 && Derived::kStaticSize <= 16)
-            detail::lincomb_small<Derived::kStaticSize>(Derived::data(out), yp, h, c, kp, n);
-        else
+        if constexpr (Derived::kStaticSize > 0 && Derived::kStaticSize <= 16) {
+            detail::lincomb_small<Derived::kStaticSize>(Derived::data(out), yp, h, c, k, n,
+                                                        [](const State* x) { return Derived::data(*x); });
+        } else {
+            const T* kp[detail::kMaxTerms];
+            for (int j = 0; j < n; ++j) kp[j] = Derived::data(*k[j]);
             detail::lincomb(Derived::data(out), yp, h, c, kp, n, Derived::size(out));
+        }
     }
     static double rms_error(const State& err, const State& y0, const State& y1, double rtol, double atol) {
         return detail::rms_error(Derived::data(err), Derived::data(y0), Derived::data(y1), rtol, atol,
