@@ -1,4 +1,5 @@
 // The non-template parts of solve(): option and time checks, and the failure messages.
+#include "odenet/ode/integrator.hpp"
 #include "odenet/ode/solve.hpp"
 
 #include <algorithm>
@@ -15,11 +16,6 @@ std::string shape_text(const std::vector<std::size_t>& shape) {
     return s + (shape.size() == 1 ? ",)" : ")");
 }
 
-std::string num(double x) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.6g", x);
-    return buf;
-}
 }  // namespace
 
 std::string shape_message(const std::vector<std::size_t>& got, const std::vector<std::size_t>& want) {
@@ -27,6 +23,7 @@ std::string shape_message(const std::vector<std::size_t>& got, const std::vector
 }
 
 void validate(const Options& o) {
+    using detail::num;
     auto bad = [](const std::string& what) { throw ValueError("solve options", what); };
     if (!(o.rtol >= 0.0) || !(o.atol >= 0.0)) bad("rtol and atol must be >= 0, got rtol = " + num(o.rtol) + ", atol = " + num(o.atol));
     if (o.rtol == 0.0 && o.atol == 0.0) bad("rtol and atol cannot both be 0");
@@ -39,6 +36,12 @@ void validate(const Options& o) {
 }
 
 namespace detail {
+
+std::string num(double x) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", x);
+    return buf;
+}
 
 double check_times(const std::vector<double>& ts) {
     if (ts.empty()) throw SolverError("solve", 0.0, 0.0, "no output times: ts is empty");

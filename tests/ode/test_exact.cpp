@@ -109,3 +109,14 @@ TEST_CASE("a custom norm is used for error control") {
     CHECK(mx.stats.accepted > rms.stats.accepted);
     CHECK(max_abs_diff(mx.ys.back(), p.exact(2.5)) < 1e-4);
 }
+
+TEST_CASE("time stays float64 with a float32 state") {
+    // Near t = 1e7 a float cannot tell t from t + 0.5 (its spacing there is 1), so this solve
+    // only works if every time and step size is a double.
+    auto f = [](double t, const Tensor<float>& y) { return Tensor<float>(y.shape(), static_cast<float>(std::cos(t - 1e7))); };
+    const std::vector<double> ts = {1e7, 1e7 + 0.5, 1e7 + 1.0};
+    const auto sol = solve(f, Tensor<float>{0.0f}, ts, {.rtol = 1e-6, .atol = 1e-6});
+    // y = sin(t - 1e7); float roundoff over ~20 steps stays below 1e-5.
+    CHECK(sol.ys[1](0) == doctest::Approx(std::sin(0.5)).epsilon(1e-5));
+    CHECK(sol.ys[2](0) == doctest::Approx(std::sin(1.0)).epsilon(1e-5));
+}

@@ -5,6 +5,7 @@
 #include "odenet/ode/norms.hpp"
 #include "odenet/ode/options.hpp"
 #include "odenet/ode/rk_step.hpp"
+#include "odenet/ode/solution.hpp"
 #include "odenet/ode/solve.hpp"
 #include "odenet/ode/state_ops.hpp"
 #include "odenet/ode/stats.hpp"

@@ -42,16 +42,22 @@ void lincomb_dispatch(T* out, const T* y, const T* hc, const T* const* k, int n,
 #undef ODENET_LINCOMB_CASE
         default: break;
     }
-    // More than 16 terms: accumulate in chunks of 16 (no method needs it; kept for completeness).
-    lincomb_fixed<16, HasY>(out, y, hc, k, len);
-    for (int j0 = 16; j0 < n; j0 += 16) lincomb_dispatch<true>(out, out, hc + j0, k + j0, std::min(16, n - j0), len);
+    // More than 16 terms (no tableau here has them): the same sum without unrolling.
+    for (std::size_t i = 0; i < len; ++i) {
+        T acc = HasY ? y[i] : T(0);
+        for (int j = 0; j < n; ++j) acc += hc[j] * k[j][i];
+        out[i] = acc;
+    }
 }
 
-/// out = y + h sum_j c_j k_j (y may be null: out = h sum_j c_j k_j). n <= 16 per pass.
+/// The most terms one linear combination may have (dop853's dense output has 17).
+constexpr int kMaxTerms = 64;
+
+/// out = y + h sum_j c_j k_j (y may be null: out = h sum_j c_j k_j), n <= kMaxTerms.
 template <class T>
 void lincomb(T* out, const T* y, double h, const double* c, const T* const* k, int n, std::size_t len) {
-    T hc[64];
-    for (int j = 0; j < n && j < 64; ++j) hc[j] = static_cast<T>(h * c[j]);
+    T hc[kMaxTerms];
+    for (int j = 0; j < n; ++j) hc[j] = static_cast<T>(h * c[j]);
     if (y)
         lincomb_dispatch<true>(out, y, hc, k, n, len);
     else
@@ -62,13 +68,15 @@ void lincomb(T* out, const T* y, double h, const double* c, const T* const* k, i
 /// with the LEN partial sums in registers, with no dispatch, which is what a 3-dimensional
 /// Lorenz step needs to stay near Boost.Odeint's hand-unrolled dopri5. Same summation order as
 /// lincomb, so both paths give the same bits.
-template <std::size_t LEN, class T>
-void lincomb_small(T* out, const T* y, double h, const double* c, const T* const* k, int n) {
+/// `data` maps an element of k to its T*, so that no pointer array is built first.
+template <std::size_t LEN, class T, class K, class Data>
+[[gnu::always_inline]] inline void lincomb_small(T* out, const T* y, double h, const double* c, const K* k, int n,
+                                                 Data data) {
     T acc[LEN];
     for (std::size_t i = 0; i < LEN; ++i) acc[i] = y ? y[i] : T(0);
     for (int j = 0; j < n; ++j) {
         const T hc = static_cast<T>(h * c[j]);
-        const T* kj = k[j];
+        const T* kj = data(k[j]);
         for (std::size_t i = 0; i < LEN; ++i) acc[i] += hc * kj[i];
     }
     for (std::size_t i = 0; i < LEN; ++i) out[i] = acc[i];

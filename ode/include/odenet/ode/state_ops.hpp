@@ -8,7 +8,7 @@
 //   void        copy(State& dst, const State& src) dst takes src's value (a Var may rebind)
 //   void        lincomb(State& out, const State* y, double h, const double* c,
 //                       const State* const* k, int n)
-//                                      out = y + h * sum_{j<n} c[j] * k[j]; y may be null (then
+//                                      out = y + h * sum_{j<n} c[j] * k[j], n <= 64; y may be null (then
 //                                      0). out never aliases y or any k[j]. For Var: built from
 //                                      differentiable ops, so every stage is recorded.
 //   std::size_t size(const State& x)                 number of scalar elements
@@ -46,14 +46,19 @@ namespace detail {
 // known at compile time, else 0).
 template <class State, class T, class Derived>
 struct ContiguousOps {
-    static void lincomb(State& out, const State* y, double h, const double* c, const State* const* k, int n) {
-        const T* kp[64];
-        for (int j = 0; j < n; ++j) kp[j] = Derived::data(*k[j]);
+    // Always inlined: for a 3-element state the call costs as much as the arithmetic. For large
+    // states it is a thin wrapper around the out-of-line kernel.
+    [[gnu::always_inline]] static void lincomb(State& out, const State* y, double h, const double* c,
+                                               const State* const* k, int n) {
         const T* yp = y ? Derived::data(*y) : nullptr;
-        if constexpr (Derived::kStaticSize > 0 && Derived::kStaticSize <= 16)
-            detail::lincomb_small<Derived::kStaticSize>(Derived::data(out), yp, h, c, kp, n);
-        else
+        if constexpr (Derived::kStaticSize > 0 && Derived::kStaticSize <= 16) {
+            detail::lincomb_small<Derived::kStaticSize>(Derived::data(out), yp, h, c, k, n,
+                                                        [](const State* x) { return Derived::data(*x); });
+        } else {
+            const T* kp[detail::kMaxTerms];
+            for (int j = 0; j < n; ++j) kp[j] = Derived::data(*k[j]);
             detail::lincomb(Derived::data(out), yp, h, c, kp, n, Derived::size(out));
+        }
     }
     static double rms_error(const State& err, const State& y0, const State& y1, double rtol, double atol) {
         return detail::rms_error(Derived::data(err), Derived::data(y0), Derived::data(y1), rtol, atol,
