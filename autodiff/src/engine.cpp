@@ -73,7 +73,11 @@ struct GraphTask {
 
 // 1. collect: iterative depth-first search (a recursive one overflows on long solver graphs).
 void collect(GraphTask& task, const std::vector<Node*>& roots) {
-    std::vector<Node*> stack;
+    // One search stack per nesting depth, kept between calls (no allocation per backward).
+    thread_local std::vector<std::vector<Node*>> stacks;
+    if (stacks.size() < active_tasks.size()) stacks.resize(active_tasks.size());
+    std::vector<Node*>& stack = stacks[active_tasks.size() - 1];
+    stack.clear();
     for (Node* root : roots) {
         if (!root->is_accumulator() && task.claim(root)) stack.push_back(root);
     }

@@ -13,10 +13,19 @@ Grads GradAccumulator::apply(const Var& grad_output, std::uint32_t) {
     std::lock_guard lock(mutex_);
     // Without create_graph the gradient has no graph already; only a recorded one is cut.
     Var incoming = GradMode::enabled() || !grad_output.requires_grad() ? grad_output : grad_output.detach();
-    if (!leaf_->grad.defined()) {
-        leaf_->grad = std::move(incoming);
+    Var& grad = leaf_->grad;
+    if (!grad.defined()) {
+        grad = std::move(incoming);
+    } else if (!GradMode::enabled() && !grad.requires_grad() && grad.value().use_count() == 1 &&
+               grad.shape() == incoming.shape() && grad.dtype() == incoming.dtype()) {
+        // Add in place, as PyTorch's AccumulateGrad does: the buffer is this gradient's alone.
+        incoming.value().visit([&](const auto& in) {
+            using T = typename std::decay_t<decltype(in)>::value_type;
+            T* dst = grad.mutable_value<T>().data();
+            for (std::size_t i = 0, n = in.size(); i < n; ++i) dst[i] += in.data()[i];
+        });
     } else {
-        leaf_->grad = leaf_->grad + incoming;
+        grad = grad + incoming;
     }
     return {};
 }

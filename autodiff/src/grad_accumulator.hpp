@@ -2,6 +2,8 @@
 // The node at the bottom of every graph: it adds the incoming gradient into a leaf's grad().
 #include <mutex>
 
+#include "spin_lock.hpp"
+
 #include "odenet/autodiff/node.hpp"
 #include "var_impl.hpp"
 
@@ -19,7 +21,7 @@ public:
 
 private:
     std::shared_ptr<VarImpl> leaf_;
-    std::mutex mutex_;
+    SpinLock mutex_;  // leaves may be shared by graphs on several threads
 };
 
 }  // namespace odenet
