@@ -13,8 +13,9 @@
 // K = C·kh·kw rows and P = H'·W' output pixels per sample, so one GEMM covers the chunk: at the
 // MNIST ODE-Net's sizes (P = 36) a per-sample GEMM would be 36 columns wide, too thin for
 // OpenBLAS to run well. B is chosen so a chunk has about kChunkColumns columns, which bounds
-// the buffers to a few MB (kept per thread between calls, see Workspace). im2col copies contiguous runs of input
-// rows (stride 1) and zero-fills the padding; no index arithmetic per element at stride 1.
+// the buffers to a few MB (kept per thread between calls, see Workspace). At stride 1, im2col
+// copies contiguous runs of input rows and zero-fills the padding, with no index arithmetic per
+// element (see Note [Same-width fast path] for the 'same' convolutions).
 #include <cblas.h>
 
 #include <algorithm>
