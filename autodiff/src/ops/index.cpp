@@ -85,9 +85,6 @@ Var select(const char* name, const Var& x, std::size_t axis, std::vector<std::si
                   });
 }
 
-// The engine's `needs` mask has 32 bits; inputs beyond those are always differentiated.
-bool needs_input(const BackwardContext& ctx, std::size_t i) { return i >= 32 || ctx.needs(i); }
-
 void check_concat_shapes(const std::vector<Var>& xs, std::size_t axis) {
     const Shape& s0 = xs[0].shape();
     for (std::size_t i = 1; i < xs.size(); ++i) {
@@ -166,7 +163,7 @@ Var concat(const std::vector<Var>& xs, int axis) {
     return record("concat", std::move(y), xs, [ax, starts](const Var& gy, const BackwardContext& ctx) -> Grads {
         Grads g(starts.size() - 1);
         for (std::size_t i = 0; i < g.size(); ++i) {
-            if (needs_input(ctx, i)) g[i] = slice(gy, static_cast<int>(ax), starts[i], starts[i + 1]);
+            if (ctx.needs(i)) g[i] = slice(gy, static_cast<int>(ax), starts[i], starts[i + 1]);
         }
         return g;
     });

@@ -63,7 +63,9 @@ class BackwardContext {
 public:
     BackwardContext(std::uint32_t needs, Node* node, const Value* saved_output)
         : needs_(needs), node_(node), saved_output_(saved_output) {}
-    bool needs(std::size_t input) const { return (needs_ >> input) & 1u; }
+    /// The mask has 32 bits (the engine's); later inputs (a concat of many Vars) always count as
+    /// needed, as the engine treats them. Shifting by >= 32 would be undefined.
+    bool needs(std::size_t input) const { return input >= 32 || ((needs_ >> input) & 1u); }
     Var output() const;
 
 private:
