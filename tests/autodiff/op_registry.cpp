@@ -37,6 +37,8 @@ const std::vector<OpCase>& op_registry() {
         {"square", "rank 3", {{2, 3, 2}}, Domain::any, [](const V& x) { return square(x[0]); }},
         {"abs", "away from 0", {{3, 4}}, Domain::nonzero, [](const V& x) { return abs(x[0]); }},
         {"tanh", "matrix", {{3, 4}}, Domain::any, [](const V& x) { return tanh(x[0]); }},
+        {"tanh_backward", "g (1 - y^2)", {{3, 4}, {3, 4}}, Domain::any,
+         [](const V& x) { return tanh_backward(x[0], tanh(x[1])); }},
         {"sigmoid", "matrix", {{3, 4}}, Domain::any, [](const V& x) { return sigmoid(x[0]); }},
         {"relu", "away from 0", {{3, 4}}, Domain::nonzero, [](const V& x) { return relu(x[0]); }},
         {"softplus", "large and small", {{3, 4}}, Domain::any, [](const V& x) { return softplus(x[0] * 10.0); }},

@@ -74,10 +74,24 @@ Var abs(const Var& x) {
                  },
                  Uses::input);
 }
-// d tanh(x)/dx = 1 - tanh(x)^2
+// d tanh(x)/dx = 1 - tanh(x)^2, applied by the fused tanh_backward (one pass instead of three).
 Var tanh(const Var& x) {
     return unary("tanh", x, [](const auto& t) { return xt::tanh(t); },
-                 [](const Var& gy, const Var&, const Var& y) { return gy * (1.0 - y * y); }, Uses::output);
+                 [](const Var& gy, const Var&, const Var& y) { return tanh_backward(gy, y); }, Uses::output);
+}
+
+// tanh_backward(g, y) = g (1 - y^2):  d/dg = 1 - y^2 (itself again),  d/dy = -2 g y.
+Var tanh_backward(const Var& gy, const Var& y) {
+    if (gy.shape() != y.shape()) {
+        throw ShapeError("tanh_backward", "shapes differ: " + shape_str(gy.shape()) + " and " + shape_str(y.shape()));
+    }
+    Value out = ops::map_values(gy, y, "tanh_backward", [](const auto& g, const auto& t) {
+        using T = typename std::decay_t<decltype(g)>::value_type;
+        return broadcast_apply(g, t, [](T a, T b) { return a * (T(1) - b * b); }, "tanh_backward");
+    });
+    return record("tanh_backward", std::move(out), {&gy, &y}, [gy, y](const Var& g, const BackwardContext& ctx) -> Grads {
+        return {ctx.needs(0) ? tanh_backward(g, y) : Var(), ctx.needs(1) ? g * gy * y * -2.0 : Var()};
+    });
 }
 // d sigmoid(x)/dx = sigmoid(x) (1 - sigmoid(x))
 Var sigmoid(const Var& x) {

@@ -36,6 +36,8 @@ Var square(const Var& x);
 /// d|x|/dx = sign(x), taken as 0 at x = 0.
 Var abs(const Var& x);
 Var tanh(const Var& x);
+/// g (1 - y^2): tanh's backward given its output y, fused into one pass (differentiable).
+Var tanh_backward(const Var& grad, const Var& y);
 Var sigmoid(const Var& x);
 /// d relu/dx = 1 for x > 0 and 0 for x <= 0 (0 at x = 0, as PyTorch).
 Var relu(const Var& x);
