@@ -47,10 +47,10 @@ void three_gemms(benchmark::State& state, int m, int n, int k) {
 }
 
 // ---- Linear ------------------------------------------------------------------------------------
-void BM_Linear_step(benchmark::State& state) {
+void linear_step(benchmark::State& state, bool bias) {
     const auto batch = static_cast<std::size_t>(state.range(0)), width = static_cast<std::size_t>(state.range(1));
     on::manual_seed(0);
-    nn::Linear lin(width, width, {.dtype = on::Dtype::float32});
+    nn::Linear lin(width, width, {.bias = bias, .dtype = on::Dtype::float32});
     const on::Var x = on::randn({batch, width}, on::Dtype::float32);
     const on::Var gy = on::ones({batch, width}, on::Dtype::float32);
     for (auto _ : state) {
@@ -60,10 +60,14 @@ void BM_Linear_step(benchmark::State& state) {
         benchmark::DoNotOptimize(lin.weight.grad().impl());
     }
 }
+void BM_Linear_step(benchmark::State& state) { linear_step(state, true); }
+// Without the bias: the difference to BM_Linear_step is the bias add and its batch-sum gradient.
+void BM_Linear_nobias_step(benchmark::State& state) { linear_step(state, false); }
 void BM_Linear_gemm(benchmark::State& state) {
     three_gemms(state, static_cast<int>(state.range(0)), static_cast<int>(state.range(1)), static_cast<int>(state.range(1)));
 }
 BENCHMARK(BM_Linear_step)->Args({128, 64})->Args({512, 256})->Args({1024, 1024})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Linear_nobias_step)->Args({128, 64})->Args({512, 256})->Args({1024, 1024})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Linear_gemm)->Args({128, 64})->Args({512, 256})->Args({1024, 1024})->Unit(benchmark::kMicrosecond);
 
 #ifdef ODENET_HAVE_CONV_OPS

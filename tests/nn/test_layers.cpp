@@ -84,6 +84,8 @@ TEST_CASE("Flatten and AdaptiveAvgPool2d: shapes, values, gradients") {
     const Var x = randn({2, 3, 4, 5});
     nn::Flatten flat;
     CHECK(flat(x).shape() == Shape{2, 60});
+    CHECK(flat(x).value<double>()(1, 23) == x.value<double>()(1, 1, 0, 3));  // 23 = 1*20 + 0*5 + 3
+    CHECK(gradcheck([&](const std::vector<Var>& v) { return flat(v[0]); }, {randn({2, 2, 3})}));
     nn::AdaptiveAvgPool2d pool;
     const Var y = pool(x);
     CHECK(y.shape() == Shape{2, 3, 1, 1});
@@ -119,6 +121,11 @@ TEST_CASE("Dropout: identity in eval, inverted scaling in training") {
     const Var yg = drop(xg);
     backward(sum(yg));
     CHECK(xg.grad().value<double>() == yg.value<double>());
+    // gradcheck with the mask fixed by reseeding before every evaluation.
+    CHECK(gradcheck([&](const std::vector<Var>& v) {
+        manual_seed(11);
+        return drop(v[0]);
+    }, {randn({3, 4})}));
 }
 
 TEST_CASE("BatchNorm2d: batch statistics, running estimates, eval mode, gradcheck") {
