@@ -129,12 +129,4 @@ BENCHMARK(BM_mlp_large_bare_gemm_f32)->Arg(256)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
-// Threads: BENCH_THREADS=1 or 2 sets OpenBLAS's pool (default: OpenBLAS's own choice).
-int main(int argc, char** argv) {
-    if (const char* t = std::getenv("BENCH_THREADS")) set_num_threads(std::atoi(t));
-    benchmark::AddCustomContext("blas", blas_summary());
-    benchmark::Initialize(&argc, argv);
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
-}
+#include "bench_main.hpp"

@@ -110,11 +110,4 @@ BENCHMARK(BM_train_step)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)-
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    if (const char* t = std::getenv("BENCH_THREADS")) set_num_threads(std::atoi(t));
-    benchmark::AddCustomContext("blas", blas_summary());
-    benchmark::Initialize(&argc, argv);
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
-}
+#include "bench_main.hpp"

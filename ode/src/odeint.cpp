@@ -74,12 +74,6 @@ Tensor<T> row(const Tensor<T>& stacked, std::size_t i, const Shape& shape) {
     return out;
 }
 
-Var as_time_gradient(const std::vector<double>& g, const Var& ts) {
-    Tensor<double> t = Tensor<double>::from_shape({g.size()});
-    std::copy(g.begin(), g.end(), t.begin());
-    return to_dtype(Var(std::move(t)), ts.dtype());
-}
-
 std::vector<Var> differentiable(const std::vector<Var>& params) {
     std::vector<Var> out;
     for (const Var& p : params)
@@ -142,6 +136,19 @@ Var odeint_direct(const Dynamics& f, const Var& y0, const Var& ts, const std::ve
 }
 
 // ---- adjoint -------------------------------------------------------------------------------
+
+// The node's gradients in input order [y0, ts, params...].
+template <class T>
+Grads input_gradients(Tensor<T> a, const std::vector<double>& t_grad, bool want_t, std::vector<Tensor<T>>& a_theta) {
+    Grads grads{Var(std::move(a)), Var()};
+    if (want_t) {
+        Tensor<double> tg = Tensor<double>::from_shape({t_grad.size()});
+        std::copy(t_grad.begin(), t_grad.end(), tg.begin());
+        grads[1] = Var(std::move(tg));
+    }
+    for (auto& g : a_theta) grads.push_back(Var(std::move(g)));
+    return grads;
+}
 
 // The augmented system [y, a, a_θ] of Chen et al. (2018), Algorithm 1, as one flat vector:
 // dy/dt = f, da/dt = −aᵀ ∂f/∂y, da_θ/dt = −aᵀ ∂f/∂θ; the two VJPs are one grad() call.
@@ -266,14 +273,7 @@ Grads adjoint_backward(const Dynamics& f, const std::vector<Var>& params, const 
     }
     if (n == 1) a = row(G, 0, shape);
     if (stats) stats->backward = total;
-    Grads grads{Var(std::move(a)), Var()};
-    if (want_t) {
-        Tensor<double> tg = Tensor<double>::from_shape({n});
-        std::copy(t_grad.begin(), t_grad.end(), tg.begin());
-        grads[1] = Var(std::move(tg));
-    }
-    for (auto& g : a_theta) grads.push_back(Var(std::move(g)));
-    return grads;
+    return input_gradients(std::move(a), t_grad, want_t, a_theta);
 }
 
 // ---- checkpointed --------------------------------------------------------------------------
@@ -353,14 +353,7 @@ Grads checkpointed_backward(const Dynamics& f, const std::vector<Var>& params, c
         }
     }
     if (stats) stats->backward = total;
-    Grads grads{Var(std::move(a)), Var()};
-    if (want_t) {
-        Tensor<double> tg = Tensor<double>::from_shape({n});
-        std::copy(t_grad.begin(), t_grad.end(), tg.begin());
-        grads[1] = Var(std::move(tg));
-    }
-    for (auto& g : a_theta) grads.push_back(Var(std::move(g)));
-    return grads;
+    return input_gradients(std::move(a), t_grad, want_t, a_theta);
 }
 
 // Forward of the adjoint and checkpointed modes: a plain solve, recorded as one node whose

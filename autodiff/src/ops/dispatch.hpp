@@ -45,4 +45,17 @@ Var constant_like(const Var& x, F&& f) {
 /// Axis in [-rank, rank) to [0, rank); throws ShapeError naming the op.
 std::size_t normalize_axis(int axis, std::size_t rank, const char* op);
 
+/// A shape seen as (outer, n, inner) around one axis: the axis's extent and the products of the
+/// extents before and after it (row-major element (o, k, i) is at (o n + k) inner + i).
+struct AxisSplit {
+    std::size_t outer = 1, n = 1, inner = 1;
+};
+inline AxisSplit split_at(const Shape& shape, std::size_t axis) {
+    AxisSplit s;
+    for (std::size_t i = 0; i < axis; ++i) s.outer *= shape[i];
+    s.n = shape[axis];
+    for (std::size_t i = axis + 1; i < shape.size(); ++i) s.inner *= shape[i];
+    return s;
+}
+
 }  // namespace odenet::ops

@@ -17,16 +17,8 @@ namespace odenet {
 
 namespace {
 
-struct AxisSplit {
-    std::size_t outer = 1, n = 1, inner = 1;
-};
-AxisSplit split_at(const Shape& shape, std::size_t axis) {
-    AxisSplit s;
-    for (std::size_t i = 0; i < axis; ++i) s.outer *= shape[i];
-    s.n = shape[axis];
-    for (std::size_t i = axis + 1; i < shape.size(); ++i) s.inner *= shape[i];
-    return s;
-}
+using ops::AxisSplit;
+using ops::split_at;
 
 Shape with_extent(Shape shape, std::size_t axis, std::size_t extent) {
     shape[axis] = extent;

@@ -42,17 +42,8 @@ std::vector<int> all_axes(const Var& x) {
     return axes;
 }
 
-// (outer, n, inner) view of a shape around one axis.
-struct AxisSplit {
-    std::size_t outer = 1, n = 1, inner = 1;
-};
-AxisSplit split_at(const Shape& shape, std::size_t axis) {
-    AxisSplit s;
-    for (std::size_t i = 0; i < axis; ++i) s.outer *= shape[i];
-    s.n = shape[axis];
-    for (std::size_t i = axis + 1; i < shape.size(); ++i) s.inner *= shape[i];
-    return s;
-}
+using ops::AxisSplit;
+using ops::split_at;
 
 }  // namespace
 
