@@ -75,8 +75,10 @@ public:
     /// spaced times: (steps, N, d), row 0 the base points.
     Var trajectory(const Var& z, std::size_t steps);
 
-    /// λ_K mean(kinetic) + λ_J mean(jacobian) of the last log_prob / transform: a scalar to
-    /// add to the loss (0 when both weights are 0).
+    /// λ_K mean(kinetic) + λ_J mean(jacobian) of the last log_prob / transform: a scalar of
+    /// the data's dtype to add to the loss (0 when both weights are 0). Call it in a statement
+    /// after log_prob: in `-mean(flow.log_prob(x)) + flow.last_regularization()` C++ may
+    /// evaluate the right operand first.
     Var last_regularization() const { return regularization_; }
     /// T as a 0-d float64 Var (differentiable with respect to sqrt_end_time).
     Var end_time() const;
