@@ -41,7 +41,7 @@ struct Config {
     std::string noise = "rademacher";
     int probes = 1;
     std::string grad = "adjoint";
-    double lr = 1e-3, weight_decay = 1e-5;
+    double lr = 2e-3, weight_decay = 1e-5;
     double end_time = 0.5;
     double kinetic = 0.0, jacobian = 0.0;
     std::string dtype = "float32";
@@ -49,7 +49,7 @@ struct Config {
     std::string out = "out/toy_density";
     std::size_t test_size = 4000;
     std::size_t grid = 120;
-    int threads = 0;
+    int threads = 1;
 };
 
 std::vector<std::size_t> parse_sizes(const std::string& s) {
@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
     app.add_option("--out", c.out, "output folder")->capture_default_str();
     app.add_option("--test-size", c.test_size, "held-out points for the final NLL")->capture_default_str();
     app.add_option("--grid", c.grid, "density grid resolution (cells per side)")->capture_default_str();
-    app.add_option("--threads", c.threads, "OpenBLAS threads (0: its default)")->capture_default_str();
+    app.add_option("--threads", c.threads, "OpenBLAS threads (0: its default; the GEMMs here are small, so one is fastest)")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
     try {

@@ -222,8 +222,13 @@ TEST_CASE("CNF: the end-time gradient matches finite differences") {
 }
 
 namespace {
+// 200 iterations of batch 64 (about 2.5 s of CPU in Release). Measured (seed 8): held-out NLL
+// 5.94 at initialisation -> 3.10 after training (data entropy 2.83). The threshold 3.5 sits well
+// below the best any single Gaussian can do (the moment-matched one: ln 2π + 1 + ln 4.125 = 4.25
+// nats, per-axis variance 0.5·8 + 0.125), so passing needs a multi-modal density, and leaves
+// 0.4 nats of room for platform differences in the optimisation path.
 constexpr int kTrainIterations = 200;
-constexpr double kNllThreshold = 99.0;
+constexpr double kNllThreshold = 3.5;
 
 // FFJORD's 8gaussians (lib/toy_data.py), drawn here: test_nn does not link the examples' library.
 Tensor<double> eight_gaussians(std::size_t n, Generator& gen) {
