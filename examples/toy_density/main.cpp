@@ -43,6 +43,7 @@ struct Config {
     std::string grad = "adjoint";
     double lr = 2e-3, weight_decay = 1e-5;
     double end_time = 0.5;
+    bool fixed_end_time = false;
     double kinetic = 0.0, jacobian = 0.0;
     std::string dtype = "float32";
     std::uint64_t seed = 0;
@@ -139,7 +140,8 @@ int main(int argc, char** argv) {
     app.add_option("--grad", c.grad, "gradient mode: adjoint, checkpointed or direct")->capture_default_str();
     app.add_option("--lr", c.lr, "Adam learning rate")->capture_default_str();
     app.add_option("--weight-decay", c.weight_decay, "Adam L2 weight decay")->capture_default_str();
-    app.add_option("--end-time", c.end_time, "initial T (learned)")->capture_default_str();
+    app.add_option("--end-time", c.end_time, "initial T (learned unless --fixed-end-time)")->capture_default_str();
+    app.add_flag("--fixed-end-time", c.fixed_end_time, "keep T fixed (as RNODE does) instead of learning it");
     app.add_option("--kinetic", c.kinetic, "weight of the kinetic-energy regulariser")->capture_default_str();
     app.add_option("--jacobian", c.jacobian, "weight of the Jacobian Frobenius regulariser")->capture_default_str();
     app.add_option("--dtype", c.dtype, "float32 or float64")->capture_default_str();
@@ -159,7 +161,7 @@ int main(int argc, char** argv) {
         on::manual_seed(c.seed);
         auto f = on::nn::make_toy_dynamics(2, parse_sizes(c.hidden), on::nn::activation_from_name(c.activation), dtype);
         on::nn::CNF flow(f, {.end_time = c.end_time,
-                             .learn_end_time = true,
+                             .learn_end_time = !c.fixed_end_time,
                              .trace = on::nn::trace_from_name(c.trace),
                              .noise = on::nn::noise_from_name(c.noise),
                              .probes = c.probes,
