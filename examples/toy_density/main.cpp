@@ -99,7 +99,7 @@ void write_plots(on::nn::CNF& flow, const Config& c, on::Dtype dtype, const std:
     const on::Tensor<double> grid = ex::grid_points(range, c.grid);
     const on::Tensor<double> lp = exact_log_prob(flow, grid, dtype);
     on::Tensor<double> density = xt::exp(xt::reshape_view(lp, {c.grid, c.grid}));
-    ex::heatmap(density, size / c.grid).save_png(dir_str + "density.png");
+    ex::heatmap(density, std::max<std::size_t>(1, size / c.grid)).save_png(dir_str + "density.png");
 
     on::NoGradGuard no_grad;
     const on::Tensor<double> samples = as_double(flow.sample(20000, 2, gen));
