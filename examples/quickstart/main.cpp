@@ -1,5 +1,5 @@
 // quickstart: what odenet was built with, and a first taste of its tensors.
-// The main demo (toy_density) replaces this once the flow example lands.
+// The main demo is toy_density (scripts/demo); this one only checks the build.
 #include <cstdio>
 
 #include <CLI/CLI.hpp>

@@ -21,3 +21,4 @@
 #include "odenet/optim/schedule.hpp"
 #include "odenet/optim/sgd.hpp"
 #include "odenet/nn/ode_block.hpp"
+#include "odenet/nn/cnf.hpp"

@@ -1,0 +1,159 @@
+// CNF: the solves of a continuous normalizing flow over odeint. See cnf.hpp.
+#include "odenet/nn/cnf.hpp"
+
+#include <cmath>
+
+#include "odenet/autodiff/grad_mode.hpp"
+#include "odenet/autodiff/ops.hpp"
+#include "odenet/core/error.hpp"
+
+namespace odenet::nn {
+
+const char* trace_name(Trace trace) { return trace == Trace::exact ? "exact" : "hutchinson"; }
+
+Trace trace_from_name(const std::string& name) {
+    for (Trace t : {Trace::exact, Trace::hutchinson})
+        if (name == trace_name(t)) return t;
+    throw ValueError("trace_from_name", "unknown trace estimator '" + name + "'; valid: exact, hutchinson");
+}
+
+const char* noise_name(Noise noise) { return noise == Noise::rademacher ? "rademacher" : "gaussian"; }
+
+Noise noise_from_name(const std::string& name) {
+    for (Noise n : {Noise::rademacher, Noise::gaussian})
+        if (name == noise_name(n)) return n;
+    throw ValueError("noise_from_name", "unknown noise '" + name + "'; valid: rademacher, gaussian");
+}
+
+CNF::CNF(std::shared_ptr<TimeLayer> dynamics, CNFOptions opts) : options(std::move(opts)), dynamics_(std::move(dynamics)) {
+    if (!dynamics_) throw ValueError("CNF", "the dynamics module is null");
+    if (!(options.end_time > 0)) throw ValueError("CNF", "end_time must be > 0, got " + std::to_string(options.end_time));
+    if (options.probes < 1) throw ValueError("CNF", "probes must be >= 1, got " + std::to_string(options.probes));
+    register_module("dynamics", dynamics_);
+    sqrt_end_time = Var::scalar(std::sqrt(options.end_time));
+    if (options.learn_end_time) {
+        register_parameter("sqrt_end_time", sqrt_end_time);
+    } else {
+        register_buffer("sqrt_end_time", sqrt_end_time);
+    }
+    regularization_ = Var::scalar(0.0);
+}
+
+Var CNF::end_time() const { return square(to_dtype(sqrt_end_time, Dtype::float64)); }
+
+namespace {
+
+void check_points(const char* where, const Var& x) {
+    if (!x.defined() || x.dim() != 2 || x.shape()[1] == 0) {
+        throw ShapeError(where, "expects points (N, d), got " + (x.defined() ? shape_str(x.shape()) : std::string("undefined")));
+    }
+}
+
+// [a, b] as a 1-d float64 Var, differentiable in whichever of a, b requires grad.
+Var two_times(const Var& a, const Var& b) { return concat({reshape(a, {1}), reshape(b, {1})}, 0); }
+
+// Note [Hutchinson noise per solve]
+// The probes are drawn once, before the solve, and held fixed for all of it (forward and the
+// adjoint's backward alike): FFJORD's odefunc.before_odeint(). Drawn anew at every evaluation,
+// the dynamics would be a different function at every stage, the error estimate noise, and the
+// step size would collapse.
+std::vector<Var> draw_noise(const CNFOptions& o, const Shape& shape, Dtype dtype) {
+    std::vector<Var> noise;
+    if (o.trace != Trace::hutchinson) return noise;
+    for (int k = 0; k < o.probes; ++k) {
+        if (o.noise == Noise::gaussian) {
+            noise.push_back(randn(shape, dtype));
+        } else {
+            noise.push_back(dtype == Dtype::float32 ? Var(rademacher<float>(shape)) : Var(rademacher<double>(shape)));
+        }
+    }
+    return noise;
+}
+
+Var column(const Var& y, std::size_t j) { return reshape(slice(y, 1, j, j + 1), {y.shape()[0]}); }
+
+}  // namespace
+
+FlowResult CNF::transform(const Var& x) {
+    check_points("CNF::transform", x);
+    FlowResult r;
+    const std::size_t n = x.shape()[0], d = x.shape()[1];
+    const bool kinetic = options.kinetic_weight > 0, jacobian = options.jacobian_weight > 0;
+    const std::size_t width = d + 1 + std::size_t(kinetic) + std::size_t(jacobian);
+    const Var y0 = concat({x, zeros({n, width - d}, x.dtype())}, 1);
+    const Var ts = two_times(Var::scalar(0.0), end_time());
+    TimeLayer* f = dynamics_.get();
+    const Trace trace = options.trace;
+    const std::vector<Var> noise = draw_noise(options, x.shape(), x.dtype());
+    auto rhs = [f, d, trace, noise, kinetic, jacobian](const Var& t, const Var& s) {
+        return cnf_augmented_dynamics(*f, t, s, d, trace, noise, kinetic, jacobian);
+    };
+    *stats_ = {};
+    const Var ys = ode::odeint(rhs, y0, ts, dynamics_->parameters(),
+                               {.solver = options.solver, .grad = options.grad, .adjoint = options.adjoint}, stats_);
+    const Var y1 = reshape(slice(ys, 0, 1, 2), {n, width});
+    r.z = slice(y1, 1, 0, d);
+    r.delta_logp = column(y1, d);
+    Var reg = Var::scalar(0.0, x.dtype());
+    std::size_t next = d + 1;
+    if (kinetic) {
+        r.kinetic = column(y1, next++);
+        reg = reg + mean(r.kinetic) * options.kinetic_weight;
+    }
+    if (jacobian) {
+        r.jacobian = column(y1, next++);
+        reg = reg + mean(r.jacobian) * options.jacobian_weight;
+    }
+    regularization_ = reg;
+    return r;
+}
+
+Var CNF::log_prob(const Var& x) {
+    FlowResult r = transform(x);
+    return gaussian_log_density(r.z) - r.delta_logp;  // FFJORD eq. 4: log p(x) = log N(z(T)) − Δ(T)
+}
+
+FlowResult CNF::inverse(const Var& z) {
+    check_points("CNF::inverse", z);
+    const std::size_t n = z.shape()[0], d = z.shape()[1];
+    const Var y0 = concat({z, zeros({n, 1}, z.dtype())}, 1);
+    const Var ts = two_times(end_time(), Var::scalar(0.0));
+    TimeLayer* f = dynamics_.get();
+    const Trace trace = options.trace;
+    const std::vector<Var> noise = draw_noise(options, z.shape(), z.dtype());
+    auto rhs = [f, d, trace, noise](const Var& t, const Var& s) {
+        return cnf_augmented_dynamics(*f, t, s, d, trace, noise, false, false);
+    };
+    *stats_ = {};
+    const Var ys = ode::odeint(rhs, y0, ts, dynamics_->parameters(),
+                               {.solver = options.solver, .grad = options.grad, .adjoint = options.adjoint}, stats_);
+    const Var y0_end = reshape(slice(ys, 0, 1, 2), {n, d + 1});
+    FlowResult r;
+    r.z = slice(y0_end, 1, 0, d);
+    r.delta_logp = column(y0_end, d);
+    return r;
+}
+
+Var CNF::trajectory(const Var& z, std::size_t steps) {
+    check_points("CNF::trajectory", z);
+    if (steps < 2) throw ValueError("CNF::trajectory", "needs steps >= 2, got " + std::to_string(steps));
+    const double T = end_time().item();
+    Tensor<double> times = Tensor<double>::from_shape({steps});
+    for (std::size_t i = 0; i < steps; ++i) times(i) = T * (1.0 - double(i) / double(steps - 1));
+    times(steps - 1) = 0.0;
+    TimeLayer* f = dynamics_.get();
+    *stats_ = {};
+    return ode::odeint([f](const Var& t, const Var& y) { return f->forward(t, y); }, z, Var(std::move(times)),
+                       dynamics_->parameters(), {.solver = options.solver, .grad = options.grad, .adjoint = options.adjoint},
+                       stats_);
+}
+
+Var CNF::sample(std::size_t n, std::size_t dim, Generator& gen) {
+    const std::vector<Var> params = dynamics_->parameters();
+    const Dtype dtype = params.empty() ? Dtype::float64 : params[0].dtype();
+    const Var z = dtype == Dtype::float32 ? Var(randn<float>({n, dim}, gen)) : Var(randn<double>({n, dim}, gen));
+    const Var ys = trajectory(z, 2);
+    return reshape(slice(ys, 0, 1, 2), {n, dim});
+}
+
+}  // namespace odenet::nn

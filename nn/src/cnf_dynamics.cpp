@@ -1,0 +1,44 @@
+// FFJORD's toy dynamics: a stack of ConcatSquashLinear layers (see cnf.hpp).
+#include "odenet/autodiff/ops.hpp"
+#include "odenet/core/error.hpp"
+#include "odenet/nn/cnf.hpp"
+
+namespace odenet::nn {
+
+const char* activation_name(Activation a) { return a == Activation::tanh ? "tanh" : "softplus"; }
+
+Activation activation_from_name(const std::string& name) {
+    for (Activation a : {Activation::tanh, Activation::softplus})
+        if (name == activation_name(a)) return a;
+    throw ValueError("activation_from_name", "unknown activation '" + name + "'; valid: tanh, softplus");
+}
+
+ConcatSquashMLP::ConcatSquashMLP(std::size_t dim, const std::vector<std::size_t>& hidden, Activation activation,
+                                 Dtype dtype)
+    : activation_(activation) {
+    if (dim == 0) throw ValueError("ConcatSquashMLP", "dim must be > 0");
+    std::size_t in = dim;
+    for (std::size_t i = 0; i <= hidden.size(); ++i) {
+        const std::size_t out = i < hidden.size() ? hidden[i] : dim;
+        if (out == 0) throw ValueError("ConcatSquashMLP", "hidden sizes must be > 0");
+        layers_.push_back(std::make_shared<ConcatSquashLinear>(in, out, LinearOptions{.dtype = dtype}));
+        register_module(std::to_string(i), layers_.back());
+        in = out;
+    }
+}
+
+Var ConcatSquashMLP::forward(const Var& t, const Var& z) {
+    Var h = z;
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+        h = (*layers_[i])(t, h);
+        if (i + 1 < layers_.size()) h = activation_ == Activation::tanh ? tanh(h) : softplus(h);
+    }
+    return h;
+}
+
+std::shared_ptr<TimeLayer> make_toy_dynamics(std::size_t dim, const std::vector<std::size_t>& hidden,
+                                             Activation activation, Dtype dtype) {
+    return std::make_shared<ConcatSquashMLP>(dim, hidden, activation, dtype);
+}
+
+}  // namespace odenet::nn
