@@ -52,10 +52,11 @@ int main(int argc, char** argv) {
         std::printf("odenet %s, BLAS: %s\n", ODENET_VERSION_STRING, odenet::blas_summary().c_str());
         if (time_steps > 0) {
             const auto t = mn::time_steps(o, time_steps);
-            std::printf("%s: %.3f s per training step (NFE %.1f forward, %.1f backward), %.3f s per inference batch "
-                        "(NFE %.1f); %.0f training images/s\n",
-                        model.c_str(), t.train_seconds, t.nfe_forward, t.nfe_backward, t.inference_seconds,
-                        t.nfe_inference, double(o.batch_size) / t.train_seconds);
+            std::printf("%s: %.3f s per training step (CPU %.3f s; NFE %.1f forward, %.1f backward), %.3f s per "
+                        "inference batch (CPU %.3f s; NFE %.1f); %.0f training images/s\n",
+                        model.c_str(), t.train_seconds, t.train_cpu_seconds, t.nfe_forward, t.nfe_backward,
+                        t.inference_seconds, t.inference_cpu_seconds, t.nfe_inference,
+                        double(o.batch_size) / t.train_seconds);
             return 0;
         }
         if (!eval_only.empty()) {

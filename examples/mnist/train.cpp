@@ -8,6 +8,7 @@
 #include <fstream>
 #include <numeric>
 #include <sstream>
+#include <ctime>
 
 #include "odenet/examples/csv_log.hpp"
 #include "odenet/examples/idx.hpp"
@@ -24,6 +25,12 @@ namespace {
 
 constexpr std::size_t kSide = 28;
 constexpr std::size_t kPixels = kSide * kSide;
+
+double cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -353,10 +360,15 @@ StepTiming time_steps(const TrainOptions& o, std::size_t steps) {
                 real ? "real" : "synthetic", steps);
     for (std::size_t s = 0; s <= steps; ++s) {
         const std::size_t begin = s * o.batch_size, end = begin + o.batch_size;
-        const StepResult r =
-            train_step(*model, optimizer, gather_images(data, order, begin, end), gather_labels(data, order, begin, end));
-        std::printf("  step %zu: %.3f s, loss %.4f, NFE %zu / %zu\n", s, r.seconds, r.loss, r.nfe_forward, r.nfe_backward);
+        const Tensor<float> images = gather_images(data, order, begin, end);
+        const auto labels = gather_labels(data, order, begin, end);
+        const double c0 = cpu_seconds();
+        const StepResult r = train_step(*model, optimizer, images, labels);
+        const double cpu = cpu_seconds() - c0;
+        std::printf("  step %zu: %.3f s (CPU %.3f s), loss %.4f, NFE %zu / %zu\n", s, r.seconds, cpu, r.loss,
+                    r.nfe_forward, r.nfe_backward);
         if (s == 0) continue;
+        t.train_cpu_seconds += cpu / double(steps);
         t.train_seconds += r.seconds / double(steps);
         t.nfe_forward += double(r.nfe_forward) / double(steps);
         t.nfe_backward += double(r.nfe_backward) / double(steps);
@@ -367,9 +379,11 @@ StepTiming time_steps(const TrainOptions& o, std::size_t steps) {
         const std::size_t begin = s * o.batch_size, end = begin + o.batch_size;
         const Tensor<float> images = gather_images(data, order, begin, end);
         const auto t0 = std::chrono::steady_clock::now();
+        const double c0 = cpu_seconds();
         Var logits = (*model)(Var(images));
         const double sec = seconds_since(t0);
         if (s == 0) continue;
+        t.inference_cpu_seconds += (cpu_seconds() - c0) / double(steps);
         t.inference_seconds += sec / double(steps);
         t.nfe_inference += double(model->last_nfe()) / double(steps);
     }

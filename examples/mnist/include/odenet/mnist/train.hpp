@@ -96,6 +96,8 @@ std::vector<ToleranceRow> tolerance_sweep(const TrainOptions& options, const std
 
 struct StepTiming {
     double train_seconds = 0;      ///< mean over the timed steps (after one warm-up step)
+    double train_cpu_seconds = 0;  ///< process CPU time per step (all threads): robust to a loaded machine
+    double inference_cpu_seconds = 0;
     double inference_seconds = 0;  ///< mean forward pass without a graph, same batch
     double nfe_forward = 0, nfe_backward = 0, nfe_inference = 0;
 };
