@@ -18,6 +18,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include <xtensor/xbuilder.hpp>
@@ -232,6 +233,15 @@ void col2im(T* cols, std::size_t ld, const Geometry& g, T* dx) {
     col2im_rows(cols, ld, g, dx);
 }
 
+// A scratch buffer left uninitialised: every entry is written before it is read (im2col,
+// to_chunk, or a GEMM with beta = 0), so zero-filling it (std::vector) was a wasted pass.
+template <class T>
+struct Scratch {
+    explicit Scratch(std::size_t n) : p(new T[n]) {}
+    T* data() { return p.get(); }
+    std::unique_ptr<T[]> p;
+};
+
 // (b, o, p) of samples [n0, n0 + nb) of t (N, O, P) <-> chunk buffer (o, b·P + p).
 template <class T>
 void to_chunk(const T* t, std::size_t n0, std::size_t nb, std::size_t o, std::size_t p, T* buf) {
@@ -247,7 +257,7 @@ Tensor<T> conv_forward(const Tensor<T>& x, const Tensor<T>& w, const T* bias, co
         return y;
     }
     const std::size_t K = g.rows(), P = g.pixels(), B = g.chunk();
-    std::vector<T> cols(K * B * P), out(g.o * B * P);
+    Scratch<T> cols(K * B * P), out(g.o * B * P);
     for (std::size_t n0 = 0; n0 < g.n; n0 += B) {
         const std::size_t nb = std::min(B, g.n - n0), ld = nb * P;
         for (std::size_t b = 0; b < nb; ++b) im2col(x.data() + (n0 + b) * g.c * g.h * g.w, g, cols.data() + b * P, ld);
@@ -270,7 +280,7 @@ Tensor<T> conv_input_grad(const Tensor<T>& gy, const Tensor<T>& w, const Geometr
     Tensor<T> dx = xt::zeros<T>(g.input());
     if (g.empty()) return dx;
     const std::size_t K = g.rows(), P = g.pixels(), B = g.chunk();
-    std::vector<T> cols(K * B * P), gbuf(g.o * B * P);
+    Scratch<T> cols(K * B * P), gbuf(g.o * B * P);
     for (std::size_t n0 = 0; n0 < g.n; n0 += B) {
         const std::size_t nb = std::min(B, g.n - n0), ld = nb * P;
         to_chunk(gy.data(), n0, nb, g.o, P, gbuf.data());
@@ -286,7 +296,7 @@ Tensor<T> conv_weight_grad(const Tensor<T>& x, const Tensor<T>& gy, const Geomet
     Tensor<T> dw = xt::zeros<T>(g.weight());
     if (g.empty()) return dw;
     const std::size_t K = g.rows(), P = g.pixels(), B = g.chunk();
-    std::vector<T> cols(K * B * P), gbuf(g.o * B * P);
+    Scratch<T> cols(K * B * P), gbuf(g.o * B * P);
     for (std::size_t n0 = 0; n0 < g.n; n0 += B) {
         const std::size_t nb = std::min(B, g.n - n0), ld = nb * P;
         for (std::size_t b = 0; b < nb; ++b) im2col(x.data() + (n0 + b) * g.c * g.h * g.w, g, cols.data() + b * P, ld);
