@@ -266,11 +266,12 @@ TrainSummary train(const TrainOptions& o) {
     auto rows = o.resume ? read_log(log_path) : std::vector<std::vector<double>>{};
     ex::CsvLog log(log_path, kColumns, /*append=*/o.resume && fs::exists(log_path));
 
-    Generator shuffle_gen(o.seed + 1000 + std::uint64_t(model->epochs_done()));
     const std::size_t steps_per_epoch =
         std::min((train_set.size() + o.batch_size - 1) / o.batch_size, o.max_steps ? o.max_steps : SIZE_MAX);
     for (std::size_t epoch = std::size_t(model->epochs_done()) + 1; epoch <= o.epochs; ++epoch) {
-        // The reference's DataLoader: shuffled each epoch, last partial batch kept.
+        // The reference's DataLoader: shuffled each epoch, last partial batch kept. One generator per
+        // epoch, so a resumed run sees the same order and crops as an uninterrupted one.
+        Generator shuffle_gen(o.seed + 1000 * epoch);
         std::vector<std::size_t> order(train_set.size());
         std::iota(order.begin(), order.end(), 0);
         for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle_gen.below(i)]);
