@@ -19,6 +19,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include <xtensor/xbuilder.hpp>

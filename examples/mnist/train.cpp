@@ -1,0 +1,394 @@
+#include "odenet/mnist/train.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+#include <ctime>
+
+#include "odenet/examples/csv_log.hpp"
+#include "odenet/examples/idx.hpp"
+#include "odenet/examples/plot.hpp"
+#include "odenet/examples/progress.hpp"
+#include "odenet/nn.hpp"
+
+namespace odenet::mnist {
+
+namespace fs = std::filesystem;
+namespace ex = odenet::examples;
+
+namespace {
+
+constexpr std::size_t kSide = 28;
+constexpr std::size_t kPixels = kSide * kSide;
+
+double cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string find_file(const std::string& dir, const std::string& name) {
+    for (const std::string& candidate : {dir + "/" + name, dir + "/" + name + ".gz"}) {
+        if (fs::exists(candidate)) return candidate;
+    }
+    throw IOError("mnist", dir + "/" + name + "[.gz]",
+                  "not found; run scripts/fetch-mnist (or scripts/fetch-mnist --fashion) from the odenet checkout, "
+                  "or point --data at the folder holding mnist/ and fashion-mnist/");
+}
+
+std::size_t count_correct(const Var& logits, const std::vector<std::size_t>& labels) {
+    const Tensor<float>& z = logits.value<float>();
+    const std::size_t k = z.shape()[1];
+    std::size_t correct = 0;
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+        const float* row = z.data() + i * k;
+        correct += static_cast<std::size_t>(std::max_element(row, row + k) - row) == labels[i];
+    }
+    return correct;
+}
+
+}  // namespace
+
+std::string dataset_dir(const std::string& data_root, const std::string& dataset) {
+    if (dataset == "mnist") return data_root + "/mnist";
+    if (dataset == "fashion") return data_root + "/fashion-mnist";
+    throw ValueError("mnist", "unknown dataset '" + dataset + "' (expected mnist or fashion)");
+}
+
+Dataset load_split(const std::string& data_root, const std::string& dataset, bool train, std::size_t limit) {
+    const std::string dir = dataset_dir(data_root, dataset);
+    const std::string prefix = train ? "train" : "t10k";
+    Dataset d;
+    d.images = ex::load_images(find_file(dir, prefix + "-images-idx3-ubyte"));
+    d.labels = ex::load_labels(find_file(dir, prefix + "-labels-idx1-ubyte"));
+    if (d.images.shape()[0] != d.labels.size() || d.images.shape()[2] != kSide || d.images.shape()[3] != kSide) {
+        throw IOError("mnist", dir, "images " + shape_str(d.images.shape()) + " do not match " +
+                                        std::to_string(d.labels.size()) + " labels of 28x28 images");
+    }
+    if (limit > 0 && limit < d.size()) {
+        d.labels.resize(limit);
+        Tensor<float> head = Tensor<float>::from_shape({limit, 1, kSide, kSide});
+        std::copy_n(d.images.data(), limit * kPixels, head.data());
+        d.images = std::move(head);
+    }
+    return d;
+}
+
+Dataset synthetic_digits(std::size_t n, std::uint64_t seed) {
+    Generator gen(seed);
+    Dataset d;
+    d.images = Tensor<float>::from_shape({n, 1, kSide, kSide});
+    d.labels.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t label = gen.below(10);
+        d.labels[i] = label;
+        float* img = d.images.data() + i * kPixels;
+        for (std::size_t p = 0; p < kPixels; ++p) img[p] = static_cast<float>(0.15 * gen.uniform());
+        // A 6x6 blob at one of 10 places on a 4x3 grid, jittered by up to 2 pixels.
+        const std::size_t y0 = 3 + (label / 4) * 8 + gen.below(3), x0 = 2 + (label % 4) * 6 + gen.below(3);
+        for (std::size_t y = y0; y < std::min(y0 + 6, kSide); ++y)
+            for (std::size_t x = x0; x < std::min(x0 + 6, kSide); ++x) img[y * kSide + x] = 1.0f;
+    }
+    return d;
+}
+
+Tensor<float> gather_images(const Dataset& data, const std::vector<std::size_t>& order, std::size_t begin,
+                            std::size_t end, Generator* crop) {
+    Tensor<float> out = Tensor<float>::from_shape({end - begin, 1, kSide, kSide});
+    for (std::size_t b = begin; b < end; ++b) {
+        const float* src = data.images.data() + order[b] * kPixels;
+        float* dst = out.data() + (b - begin) * kPixels;
+        if (!crop) {
+            std::copy_n(src, kPixels, dst);
+            continue;
+        }
+        // RandomCrop(28, padding=4): the crop's corner in the padded 36x36 image is (dy, dx) in
+        // [0, 8]², so output (y, x) reads input (y + dy - 4, x + dx - 4).
+        const int dy = static_cast<int>(crop->below(9)) - 4, dx = static_cast<int>(crop->below(9)) - 4;
+        for (int y = 0; y < int(kSide); ++y) {
+            const int sy = y + dy;
+            for (int x = 0; x < int(kSide); ++x) {
+                const int sx = x + dx;
+                dst[y * kSide + x] = sy >= 0 && sy < int(kSide) && sx >= 0 && sx < int(kSide) ? src[sy * kSide + sx] : 0.0f;
+            }
+        }
+    }
+    return out;
+}
+
+std::vector<std::size_t> gather_labels(const Dataset& data, const std::vector<std::size_t>& order, std::size_t begin,
+                                       std::size_t end) {
+    std::vector<std::size_t> out(end - begin);
+    for (std::size_t b = begin; b < end; ++b) out[b - begin] = data.labels[order[b]];
+    return out;
+}
+
+StepResult train_step(Classifier& model, optim::Optimizer& optimizer, const Tensor<float>& images,
+                      const std::vector<std::size_t>& labels) {
+    const auto t0 = std::chrono::steady_clock::now();
+    StepResult r;
+    Var logits = model(Var(images));
+    r.nfe_forward = model.last_nfe();
+    Var loss = nn::functional::cross_entropy(logits, labels);
+    optimizer.zero_grad();
+    backward(loss);
+    optimizer.step();
+    r.nfe_backward = model.last_backward_nfe();
+    r.loss = loss.item();
+    r.correct = count_correct(logits, labels);
+    r.seconds = seconds_since(t0);
+    return r;
+}
+
+EvalResult evaluate(Classifier& model, const Dataset& data, std::size_t batch_size, bool progress) {
+    const auto t0 = std::chrono::steady_clock::now();
+    NoGradGuard no_grad;
+    model.eval();
+    EvalResult r;
+    std::vector<std::size_t> order(data.size());
+    std::iota(order.begin(), order.end(), 0);
+    const std::size_t batches = (data.size() + batch_size - 1) / batch_size;
+    std::unique_ptr<ex::ProgressBar> bar;
+    if (progress) bar = std::make_unique<ex::ProgressBar>(batches, "test");
+    std::size_t correct = 0;
+    double loss_sum = 0, nfe_sum = 0;
+    for (std::size_t i = 0; i < batches; ++i) {
+        const std::size_t begin = i * batch_size, end = std::min(data.size(), begin + batch_size);
+        const auto labels = gather_labels(data, order, begin, end);
+        Var logits = model(Var(gather_images(data, order, begin, end)));
+        correct += count_correct(logits, labels);
+        loss_sum += nn::functional::cross_entropy(logits, labels).item() * double(end - begin);
+        nfe_sum += double(model.last_nfe());
+        if (bar) bar->update(i + 1, {{"acc", double(correct) / double(end)}, {"nfe", model.last_nfe()}});
+    }
+    if (bar) bar->finish();
+    model.train();
+    r.n = data.size();
+    r.accuracy = r.n ? double(correct) / double(r.n) : 0.0;
+    r.loss = r.n ? loss_sum / double(r.n) : 0.0;
+    r.nfe = batches ? nfe_sum / double(batches) : 0.0;
+    r.seconds = seconds_since(t0);
+    return r;
+}
+
+namespace {
+
+const std::vector<std::string> kColumns = {"epoch",       "lr",          "train_loss",     "train_acc",
+                                           "test_loss",   "test_acc",    "nfe_forward",    "nfe_backward",
+                                           "test_nfe",    "epoch_seconds", "images_per_second", "eval_seconds"};
+
+// The rows of an existing log (to redraw the plots of a resumed run).
+std::vector<std::vector<double>> read_log(const std::string& path) {
+    std::vector<std::vector<double>> rows;
+    std::ifstream in(path);
+    std::string line;
+    if (!std::getline(in, line)) return rows;
+    while (std::getline(in, line)) {
+        std::vector<double> row;
+        std::stringstream ss(line);
+        std::string field;
+        while (std::getline(ss, field, ',')) row.push_back(std::strtod(field.c_str(), nullptr));
+        if (row.size() == kColumns.size()) rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+std::size_t column(const std::string& name) {
+    return static_cast<std::size_t>(std::find(kColumns.begin(), kColumns.end(), name) - kColumns.begin());
+}
+
+ex::Series series(const std::vector<std::vector<double>>& rows, const std::string& label, const std::string& name) {
+    ex::Series s{label};
+    for (const auto& r : rows) {
+        s.x.push_back(r[column("epoch")]);
+        s.y.push_back(r[column(name)]);
+    }
+    return s;
+}
+
+void draw_plots(const std::vector<std::vector<double>>& rows, const std::string& out) {
+    ex::line_plot({series(rows, "train", "train_loss"), series(rows, "test", "test_loss")},
+                  {.log_y = true, .title = "cross-entropy", .x_label = "epoch"})
+        .save_png(out + "/loss.png");
+    ex::line_plot({series(rows, "train", "train_acc"), series(rows, "test", "test_acc")},
+                  {.title = "accuracy", .x_label = "epoch"})
+        .save_png(out + "/accuracy.png");
+    ex::line_plot({series(rows, "forward (train)", "nfe_forward"), series(rows, "backward (train)", "nfe_backward"),
+                   series(rows, "forward (test)", "test_nfe")},
+                  {.title = "function evaluations per batch", .x_label = "epoch"})
+        .save_png(out + "/nfe.png");
+}
+
+std::unique_ptr<Classifier> build(const TrainOptions& o) {
+    manual_seed(o.seed);
+    return std::make_unique<Classifier>(ModelOptions{.kind = o.model, .tol = o.tol});
+}
+
+}  // namespace
+
+TrainSummary train(const TrainOptions& o) {
+    if (o.batch_size == 0) throw ValueError("mnist", "--batch-size must be >= 1");
+    Dataset train_set, test_set;
+    if (o.synthetic) {
+        train_set = synthetic_digits(o.limit_train ? o.limit_train : 1024, o.seed + 1);
+        test_set = synthetic_digits(o.limit_test ? o.limit_test : 256, o.seed + 2);
+    } else {
+        train_set = load_split(o.data_root, o.dataset, true, o.limit_train);
+        test_set = load_split(o.data_root, o.dataset, false, o.limit_test);
+    }
+    auto model = build(o);
+    TrainSummary summary;
+    summary.parameters = model->parameter_count();
+    std::printf("model %s: %zu parameters; %s %zu train / %zu test images; batch %zu, lr %g, tol %g%s\n",
+                model_name(o.model), summary.parameters, o.synthetic ? "synthetic" : o.dataset.c_str(),
+                train_set.size(), test_set.size(), o.batch_size, o.lr * double(o.batch_size) / 128.0, o.tol,
+                o.crop ? ", random crop" : "");
+
+    optim::SGD optimizer(model->parameters(), {.lr = o.lr * double(o.batch_size) / 128.0, .momentum = 0.9});
+    optim::MultiStepLR schedule(optimizer, {.milestones = {60, 100, 140}, .gamma = 0.1});
+    fs::create_directories(o.out);
+    const std::string ckpt = o.out + "/checkpoint.npz", log_path = o.out + "/log.csv";
+    if (o.resume) {
+        if (!fs::exists(ckpt)) throw IOError("mnist", ckpt, "no checkpoint to resume from");
+        nn::load(*model, optimizer, ckpt);
+        for (long e = 0; e < model->epochs_done(); ++e) schedule.step();
+        std::printf("resumed from %s after %ld epochs (lr %g)\n", ckpt.c_str(), model->epochs_done(), optimizer.lr());
+    }
+    auto rows = o.resume ? read_log(log_path) : std::vector<std::vector<double>>{};
+    ex::CsvLog log(log_path, kColumns, /*append=*/o.resume && fs::exists(log_path));
+
+    const std::size_t steps_per_epoch =
+        std::min((train_set.size() + o.batch_size - 1) / o.batch_size, o.max_steps ? o.max_steps : SIZE_MAX);
+    for (std::size_t epoch = std::size_t(model->epochs_done()) + 1; epoch <= o.epochs; ++epoch) {
+        // The reference's DataLoader: shuffled each epoch, last partial batch kept. One generator per
+        // epoch, so a resumed run sees the same order and crops as an uninterrupted one.
+        Generator shuffle_gen(o.seed + 1000 * epoch);
+        std::vector<std::size_t> order(train_set.size());
+        std::iota(order.begin(), order.end(), 0);
+        for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle_gen.below(i)]);
+
+        ex::ProgressBar bar(steps_per_epoch, "epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs));
+        const auto t0 = std::chrono::steady_clock::now();
+        double loss_sum = 0, nfe_f = 0, nfe_b = 0;
+        std::size_t correct = 0, seen = 0;
+        for (std::size_t step = 0; step < steps_per_epoch; ++step) {
+            const std::size_t begin = step * o.batch_size, end = std::min(train_set.size(), begin + o.batch_size);
+            const Tensor<float> images = gather_images(train_set, order, begin, end, o.crop ? &shuffle_gen : nullptr);
+            const StepResult r = train_step(*model, optimizer, images, gather_labels(train_set, order, begin, end));
+            summary.step_losses.push_back(r.loss);
+            loss_sum += r.loss * double(end - begin);
+            correct += r.correct;
+            seen += end - begin;
+            nfe_f += double(r.nfe_forward);
+            nfe_b += double(r.nfe_backward);
+            bar.update(step + 1, {{"loss", loss_sum / double(seen)},
+                                  {"acc", double(correct) / double(seen)},
+                                  {"nfe_f", r.nfe_forward},
+                                  {"nfe_b", r.nfe_backward},
+                                  {"img/s", double(seen) / seconds_since(t0)}});
+        }
+        bar.finish();
+        const double epoch_seconds = seconds_since(t0);
+        const EvalResult test = evaluate(*model, test_set, std::max<std::size_t>(o.batch_size, 128), true);
+        schedule.step();
+        model->set_epochs_done(long(epoch));
+        nn::save(*model, optimizer, ckpt);
+
+        const double steps = double(steps_per_epoch);
+        std::vector<double> row = {double(epoch),         optimizer.lr(),     loss_sum / double(seen),
+                                   double(correct) / double(seen), test.loss, test.accuracy,
+                                   nfe_f / steps,         nfe_b / steps,      test.nfe,
+                                   epoch_seconds,         double(seen) / epoch_seconds, test.seconds};
+        log.row(row);
+        rows.push_back(row);
+        draw_plots(rows, o.out);
+        std::printf("epoch %zu: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%% (%zu images) | NFE fwd %.1f "
+                    "bwd %.1f test %.1f | %.1f s (%.0f img/s), test %.1f s\n",
+                    epoch, loss_sum / double(seen), 100.0 * double(correct) / double(seen), test.loss,
+                    100.0 * test.accuracy, test.n, nfe_f / steps, nfe_b / steps, test.nfe, epoch_seconds,
+                    double(seen) / epoch_seconds, test.seconds);
+        std::fflush(stdout);
+        summary.train_loss.push_back(loss_sum / double(seen));
+        summary.last_test = test;
+        summary.last_epoch_seconds = epoch_seconds;
+    }
+    return summary;
+}
+
+std::vector<ToleranceRow> tolerance_sweep(const TrainOptions& o, const std::string& checkpoint,
+                                          const std::vector<double>& tolerances) {
+    const Dataset test_set = o.synthetic ? synthetic_digits(o.limit_test ? o.limit_test : 256, o.seed + 2)
+                                         : load_split(o.data_root, o.dataset, false, o.limit_test);
+    auto model = build(o);
+    nn::load(*model, checkpoint);
+    std::printf("model %s: %zu parameters, %ld epochs trained, from %s; %zu test images\n", model_name(o.model),
+                model->parameter_count(), model->epochs_done(), checkpoint.c_str(), test_set.size());
+    std::vector<ToleranceRow> rows;
+    for (double tol : tolerances) {
+        model->set_tolerance(tol);
+        rows.push_back({tol, evaluate(*model, test_set, o.batch_size, true)});
+    }
+    return rows;
+}
+
+StepTiming time_steps(const TrainOptions& o, std::size_t steps) {
+    Dataset data;
+    const std::size_t n = o.batch_size * (steps + 1);
+    bool real = false;
+    if (!o.synthetic) {
+        try {
+            data = load_split(o.data_root, o.dataset, true, n);
+            real = data.size() == n;
+        } catch (const IOError&) {
+        }
+    }
+    if (!real) data = synthetic_digits(n, o.seed);
+    auto model = build(o);
+    optim::SGD optimizer(model->parameters(), {.lr = o.lr * double(o.batch_size) / 128.0, .momentum = 0.9});
+    std::vector<std::size_t> order(data.size());
+    std::iota(order.begin(), order.end(), 0);
+    StepTiming t;
+    std::printf("timing %s, batch %zu, %s data, %zu steps after a warm-up\n", model_name(o.model), o.batch_size,
+                real ? "real" : "synthetic", steps);
+    for (std::size_t s = 0; s <= steps; ++s) {
+        const std::size_t begin = s * o.batch_size, end = begin + o.batch_size;
+        const Tensor<float> images = gather_images(data, order, begin, end);
+        const auto labels = gather_labels(data, order, begin, end);
+        const double c0 = cpu_seconds();
+        const StepResult r = train_step(*model, optimizer, images, labels);
+        const double cpu = cpu_seconds() - c0;
+        std::printf("  step %zu: %.3f s (CPU %.3f s), loss %.4f, NFE %zu / %zu\n", s, r.seconds, cpu, r.loss,
+                    r.nfe_forward, r.nfe_backward);
+        if (s == 0) continue;
+        t.train_cpu_seconds += cpu / double(steps);
+        t.train_seconds += r.seconds / double(steps);
+        t.nfe_forward += double(r.nfe_forward) / double(steps);
+        t.nfe_backward += double(r.nfe_backward) / double(steps);
+    }
+    NoGradGuard no_grad;
+    model->eval();
+    for (std::size_t s = 0; s <= steps; ++s) {
+        const std::size_t begin = s * o.batch_size, end = begin + o.batch_size;
+        const Tensor<float> images = gather_images(data, order, begin, end);
+        const auto t0 = std::chrono::steady_clock::now();
+        const double c0 = cpu_seconds();
+        Var logits = (*model)(Var(images));
+        const double sec = seconds_since(t0);
+        if (s == 0) continue;
+        t.inference_cpu_seconds += (cpu_seconds() - c0) / double(steps);
+        t.inference_seconds += sec / double(steps);
+        t.nfe_inference += double(model->last_nfe()) / double(steps);
+    }
+    return t;
+}
+
+}  // namespace odenet::mnist

@@ -1,0 +1,114 @@
+// The MNIST example's CI smoke test: the three models of the Neural ODE paper's Table 1 have the
+// reference's parameter counts, and a few SGD steps on a few hundred synthetic digits (CI never
+// downloads data) lower the loss; checkpoint, resume and the tolerance sweep work end to end.
+// Compiled only when examples/mnist is built (its library's headers are then on the path).
+#if __has_include("odenet/mnist/train.hpp")
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <string>
+
+#include "examples/temp_dir.hpp"
+#include "odenet/mnist/train.hpp"
+
+using namespace odenet;
+using namespace odenet::mnist;
+
+namespace {
+
+double mean_of(const std::vector<double>& v, std::size_t begin, std::size_t end) {
+    return std::accumulate(v.begin() + long(begin), v.begin() + long(end), 0.0) / double(end - begin);
+}
+
+std::size_t lines(const std::string& path) {
+    std::ifstream in(path);
+    std::size_t n = 0;
+    for (std::string line; std::getline(in, line);) ++n;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("mnist: parameter counts match the reference architecture (torchdiffeq odenet_mnist.py)") {
+    // downsampling 132,096 + head 778 + ODEFunc 75,392 (two ConcatConv2d 65->64 3x3 with bias,
+    // three GroupNorms) or six ResBlocks of 73,984 (two bias-free 64->64 3x3 convs, two GroupNorms).
+    CHECK(Classifier({.kind = ModelKind::odenet}).parameter_count() == 208266);
+    CHECK(Classifier({.kind = ModelKind::rknet}).parameter_count() == 208266);
+    CHECK(Classifier({.kind = ModelKind::resnet}).parameter_count() == 576778);
+    Classifier m({.kind = ModelKind::odenet});
+    const auto names = m.named_parameters();
+    CHECK(names.front().first == "0.weight");
+    CHECK(names.back().first == "12.bias");  // Linear(64, 10), as PyTorch's nn.Sequential names it
+    CHECK(m.ode_block() != nullptr);
+    CHECK(Classifier({.kind = ModelKind::resnet}).ode_block() == nullptr);
+    CHECK_THROWS_AS(model_from_name("densenet"), ValueError);
+}
+
+TEST_CASE("mnist: forward shape, dtype and NFE") {
+    manual_seed(0);
+    Classifier m({.kind = ModelKind::odenet});
+    const Dataset d = synthetic_digits(8, 1);
+    std::vector<std::size_t> order(8);
+    std::iota(order.begin(), order.end(), 0);
+    Var logits = m(Var(gather_images(d, order, 0, 8)));
+    CHECK(logits.shape() == Shape{8, 10});
+    CHECK(logits.dtype() == Dtype::float32);
+    CHECK(m.last_nfe() >= 8);  // dopri5: at least one step of 6 evaluations plus the initial ones
+}
+
+TEST_CASE("mnist: random crop shifts within 4 pixels and keeps the picture") {
+    const Dataset d = synthetic_digits(1, 3);
+    std::vector<std::size_t> order{0};
+    Generator gen(5);
+    for (int i = 0; i < 20; ++i) {
+        const Tensor<float> c = gather_images(d, order, 0, 1, &gen);
+        CHECK(c.shape() == Shape{1, 1, 28, 28});
+        float bright = 0;
+        for (std::size_t p = 0; p < c.size(); ++p) bright += c.data()[p] == 1.0f;
+        CHECK(bright > 0);  // the 6x6 blob stays at least partly inside
+    }
+}
+
+TEST_CASE("mnist: a few SGD steps lower the loss for each model; checkpoint, resume, tolerance sweep") {
+    test::TempDir dir;
+    for (ModelKind kind : {ModelKind::odenet, ModelKind::rknet, ModelKind::resnet}) {
+        const std::string name = model_name(kind);
+        CAPTURE(name);
+        TrainOptions o{.model = kind, .epochs = 1, .batch_size = 32, .lr = 0.1, .limit_train = 256, .limit_test = 64,
+                       .seed = 1, .out = dir.file(model_name(kind)), .synthetic = true};
+        const TrainSummary s = train(o);
+        REQUIRE(s.step_losses.size() == 8);
+        MESSAGE(std::string(model_name(kind)) << " losses: first " << s.step_losses.front() << " last " << s.step_losses.back());
+        CHECK(mean_of(s.step_losses, 5, 8) < mean_of(s.step_losses, 0, 3));
+        CHECK(std::filesystem::exists(o.out + "/checkpoint.npz"));
+        CHECK(std::filesystem::exists(o.out + "/loss.png"));
+        CHECK(lines(o.out + "/log.csv") == 2);
+        if (kind != ModelKind::odenet) continue;
+
+        // Resume: one more epoch, appended to the same log.
+        o.epochs = 2;
+        o.resume = true;
+        const TrainSummary s2 = train(o);
+        CHECK(s2.train_loss.size() == 1);
+        CHECK(lines(o.out + "/log.csv") == 3);
+        // Nothing left to do: no new rows.
+        CHECK(train(o).train_loss.empty());
+
+        const auto rows = tolerance_sweep(o, o.out + "/checkpoint.npz", {1e-1, 1e-3});
+        REQUIRE(rows.size() == 2);
+        CHECK(rows[0].result.n == 64);
+        CHECK(rows[0].result.nfe <= rows[1].result.nfe);  // looser tolerance, fewer evaluations
+    }
+}
+
+TEST_CASE("mnist: missing data says how to fetch it") {
+    try {
+        load_split("/nonexistent", "mnist", true);
+        FAIL("expected an IOError");
+    } catch (const IOError& e) {
+        CHECK(std::string(e.what()).find("scripts/fetch-mnist") != std::string::npos);
+    }
+}
+#endif
