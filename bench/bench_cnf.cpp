@@ -119,12 +119,4 @@ BENCHMARK(BM_CNF_eval)
 
 }  // namespace
 
-// Threads: BENCH_THREADS=1 or 2 sets OpenBLAS's pool (default: OpenBLAS's own choice).
-int main(int argc, char** argv) {
-    if (const char* t = std::getenv("BENCH_THREADS")) on::set_num_threads(std::atoi(t));
-    benchmark::AddCustomContext("blas", on::blas_summary());
-    benchmark::Initialize(&argc, argv);
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
-}
+#include "bench_main.hpp"
