@@ -1,6 +1,6 @@
 #include "odenet/autodiff/var.hpp"
 
-#include <mutex>
+#include <mutex>  // std::lock_guard over SpinLock
 
 #include "odenet/autodiff/grad_mode.hpp"
 #include "odenet/autodiff/node.hpp"

@@ -1,6 +1,5 @@
 #pragma once
 // The state behind a Var handle. Private to autodiff/src.
-#include <mutex>
 
 #include "odenet/autodiff/var.hpp"
 
