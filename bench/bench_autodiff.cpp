@@ -1,11 +1,10 @@
 // Autodiff overhead: per-op recording + backward on 1-element tensors, a small MLP (FFJORD's
-// toy dynamics size), and a large MLP next to the bare OpenBLAS GEMMs it needs, measured in
-// the same run so the ratio shows the engine's overhead.
+// toy dynamics size), and MLPs next to the bare GEMMs they need (odenet::gemm, which the engine
+// runs, and OpenBLAS called directly), measured in the same run so the ratio shows the overhead.
 //   build/bench/bench_autodiff --benchmark_format=json
 #include <benchmark/benchmark.h>
 
-#include <cblas.h>
-
+#include "odenet/core/gemm.hpp"
 #include "odenet/odenet.hpp"
 
 using namespace odenet;
@@ -95,37 +94,48 @@ const std::vector<std::size_t> kLarge = {784, 1024, 1024, 10};
 void BM_mlp_large_f32(benchmark::State& state) { mlp_step<float>(state, kLarge); }
 BENCHMARK(BM_mlp_large_f32)->Arg(256)->Unit(benchmark::kMillisecond);
 
-// The GEMMs the large MLP's forward and backward need, called on raw buffers: per layer
+// The GEMMs an MLP's forward and backward need, called on raw buffers: per layer
 // y = x W; dW = xᵀ g; dx = g Wᵀ (not for the first layer, whose input needs no gradient).
-void BM_mlp_large_bare_gemm_f32(benchmark::State& state) {
-    const int batch = int(state.range(0));
+// Arguments: batch, and 0 for odenet::gemm (what the engine runs: Note [Small GEMMs]) or 1 for
+// OpenBLAS called directly.
+void bare_gemms(benchmark::State& state, const std::vector<std::size_t>& sizes) {
+    const std::size_t batch = state.range(0);
+    const bool openblas = state.range(1) == 1;
+    const auto product = [openblas](bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a,
+                                    std::size_t lda, const float* b, std::size_t ldb, float* c) {
+        if (openblas) {
+            blas_gemm(ta, tb, m, n, k, a, lda, b, ldb, 0.0f, c, n);
+        } else {
+            gemm(ta, tb, m, n, k, a, lda, b, ldb, 0.0f, c, n);
+        }
+    };
     std::vector<std::vector<float>> act, w, dw, grad;
-    for (std::size_t i = 0; i < kLarge.size(); ++i) {
-        act.emplace_back(batch * kLarge[i], 0.01f);
-        grad.emplace_back(batch * kLarge[i], 0.01f);
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+        act.emplace_back(batch * sizes[i], 0.01f);
+        grad.emplace_back(batch * sizes[i], 0.01f);
     }
-    for (std::size_t i = 0; i + 1 < kLarge.size(); ++i) {
-        w.emplace_back(kLarge[i] * kLarge[i + 1], 0.01f);
-        dw.emplace_back(kLarge[i] * kLarge[i + 1], 0.0f);
+    for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
+        w.emplace_back(sizes[i] * sizes[i + 1], 0.01f);
+        dw.emplace_back(sizes[i] * sizes[i + 1], 0.0f);
     }
     for (auto _ : state) {
-        for (std::size_t i = 0; i + 1 < kLarge.size(); ++i) {
-            const int k = int(kLarge[i]), n = int(kLarge[i + 1]);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, n, k, 1.0f, act[i].data(), k, w[i].data(), n,
-                        0.0f, act[i + 1].data(), n);
+        for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
+            const std::size_t k = sizes[i], n = sizes[i + 1];
+            product(false, false, batch, n, k, act[i].data(), k, w[i].data(), n, act[i + 1].data());
         }
-        for (std::size_t i = kLarge.size() - 1; i-- > 0;) {
-            const int k = int(kLarge[i]), n = int(kLarge[i + 1]);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, n, batch, 1.0f, act[i].data(), k, grad[i + 1].data(),
-                        n, 0.0f, dw[i].data(), n);
-            if (i > 0)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, k, n, 1.0f, grad[i + 1].data(), n,
-                            w[i].data(), n, 0.0f, grad[i].data(), k);
+        for (std::size_t i = sizes.size() - 1; i-- > 0;) {
+            const std::size_t k = sizes[i], n = sizes[i + 1];
+            product(true, false, k, n, batch, act[i].data(), k, grad[i + 1].data(), n, dw[i].data());
+            if (i > 0) product(false, true, batch, k, n, grad[i + 1].data(), n, w[i].data(), n, grad[i].data());
         }
         benchmark::DoNotOptimize(dw[0].data());
     }
+    state.SetLabel(openblas ? "openblas" : "odenet::gemm");
 }
-BENCHMARK(BM_mlp_large_bare_gemm_f32)->Arg(256)->Unit(benchmark::kMillisecond);
+void BM_mlp_large_bare_gemm_f32(benchmark::State& state) { bare_gemms(state, kLarge); }
+void BM_mlp_small_bare_gemm_f32(benchmark::State& state) { bare_gemms(state, {2, 64, 64, 64, 2}); }
+BENCHMARK(BM_mlp_large_bare_gemm_f32)->Args({256, 0})->Args({256, 1})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_mlp_small_bare_gemm_f32)->Args({100, 0})->Args({100, 1})->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

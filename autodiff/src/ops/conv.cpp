@@ -16,7 +16,6 @@
 // the buffers to a few MB (kept per thread between calls, see Workspace). At stride 1, im2col
 // copies contiguous runs of input rows and zero-fills the padding, with no index arithmetic per
 // element (see Note [Same-width fast path] for the 'same' convolutions).
-#include <cblas.h>
 
 #include <algorithm>
 #include <memory>
@@ -27,6 +26,7 @@
 #include "dispatch.hpp"
 #include "odenet/autodiff/ops.hpp"
 #include "odenet/autodiff/record.hpp"
+#include "odenet/core/gemm.hpp"
 
 namespace odenet {
 
@@ -36,18 +36,6 @@ namespace {
 // 64 channels, batch 128, float32); far larger chunks thrash the cache (50 MB of columns at
 // 13x13 ran 10x slower).
 constexpr std::size_t kChunkColumns = 512;
-
-// C = op(A) op(B) + beta C, row-major, leading dimensions given.
-inline void blas_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
-                      const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
-                1.0f, a, int(lda), b, int(ldb), beta, c, int(ldc));
-}
-inline void blas_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
-                      const double* b, std::size_t ldb, double beta, double* c, std::size_t ldc) {
-    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
-                1.0, a, int(lda), b, int(ldb), beta, c, int(ldc));
-}
 
 struct Geometry {
     std::size_t n, c, h, w;  // input
@@ -271,7 +259,7 @@ Tensor<T> conv_forward(const Tensor<T>& x, const Tensor<T>& w, const T* bias, co
     for (std::size_t n0 = 0; n0 < g.n; n0 += B) {
         const std::size_t nb = std::min(B, g.n - n0), ld = nb * P;
         for (std::size_t b = 0; b < nb; ++b) im2col(x.data() + (n0 + b) * g.c * g.h * g.w, g, cols + b * P, ld);
-        blas_gemm(false, false, g.o, ld, K, w.data(), K, cols, ld, T(0), out, ld);
+        gemm(false, false, g.o, ld, K, w.data(), K, cols, ld, T(0), out, ld);
         for (std::size_t b = 0; b < nb; ++b) {
             for (std::size_t k = 0; k < g.o; ++k) {
                 const T* src = out + k * ld + b * P;
@@ -296,7 +284,7 @@ Tensor<T> conv_input_grad(const Tensor<T>& gy, const Tensor<T>& w, const Geometr
     for (std::size_t n0 = 0; n0 < g.n; n0 += B) {
         const std::size_t nb = std::min(B, g.n - n0), ld = nb * P;
         to_chunk(gy.data(), n0, nb, g.o, P, gbuf);
-        blas_gemm(true, false, K, ld, g.o, w.data(), K, gbuf, ld, T(0), cols, ld);
+        gemm(true, false, K, ld, g.o, w.data(), K, gbuf, ld, T(0), cols, ld);
         for (std::size_t b = 0; b < nb; ++b) col2im(cols + b * P, ld, g, dx.data() + (n0 + b) * g.c * g.h * g.w);
     }
     return dx;
@@ -315,7 +303,7 @@ Tensor<T> conv_weight_grad(const Tensor<T>& x, const Tensor<T>& gy, const Geomet
         const std::size_t nb = std::min(B, g.n - n0), ld = nb * P;
         for (std::size_t b = 0; b < nb; ++b) im2col(x.data() + (n0 + b) * g.c * g.h * g.w, g, cols + b * P, ld);
         to_chunk(gy.data(), n0, nb, g.o, P, gbuf);
-        blas_gemm(false, true, g.o, K, ld, gbuf, ld, cols, ld, T(1), dw.data(), K);
+        gemm(false, true, g.o, K, ld, gbuf, ld, cols, ld, T(1), dw.data(), K);
     }
     return dw;
 }

@@ -1,25 +1,16 @@
-// Matrix products through OpenBLAS. gemm(a, b, ta, tb) = op(a) @ op(b) is the primitive:
-// transposes are BLAS flags, never copies, and the backward of a gemm is two more gemms.
-#include <cblas.h>
+// Matrix products through odenet::gemm (our small-matrix kernel or OpenBLAS, Note [Small
+// GEMMs]). gemm(a, b, ta, tb) = op(a) @ op(b) is the primitive: transposes are flags, never
+// copies, and the backward of a gemm is two more gemms.
 
 #include "dispatch.hpp"
 #include "odenet/autodiff/ops.hpp"
 #include "odenet/autodiff/record.hpp"
+#include "odenet/core/gemm.hpp"
 #include "odenet/core/shape.hpp"
 
 namespace odenet {
 
 namespace {
-
-inline void blas_gemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda, b,
-                ldb, 0.0f, c, n);
-}
-inline void blas_gemm(bool ta, bool tb, int m, int n, int k, const double* a, int lda, const double* b, int ldb,
-                      double* c) {
-    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0, a, lda, b,
-                ldb, 0.0, c, n);
-}
 
 Shape batch_of(const Shape& s) { return Shape(s.begin(), s.end() - 2); }
 
@@ -66,8 +57,8 @@ Tensor<T> gemm_forward(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb)
     const std::size_t count = numel(batch);
     const std::size_t size_a = sa[ra - 2] * sa[ra - 1], size_b = sb[rb - 2] * sb[rb - 1];
     for (std::size_t i = 0; i < count; ++i) {
-        blas_gemm(ta, tb, int(m), int(n), int(ka), a.data() + batch_offset(i, batch, ba, size_a), int(sa[ra - 1]),
-                  b.data() + batch_offset(i, batch, bb, size_b), int(sb[rb - 1]), c.data() + i * m * n);
+        gemm(ta, tb, m, n, ka, a.data() + batch_offset(i, batch, ba, size_a), sa[ra - 1],
+             b.data() + batch_offset(i, batch, bb, size_b), sb[rb - 1], T(0), c.data() + i * m * n, n);
     }
     return c;
 }

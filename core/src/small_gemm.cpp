@@ -1,0 +1,175 @@
+// A register-blocked GEMM for the small products of FFJORD-sized networks (a batch of 100 by
+// 64 hidden units). After Goto & van de Geijn, "Anatomy of high-performance matrix
+// multiplication" (ACM TOMS 2008): op(B) is packed into column panels NR wide, and each
+// MR x NR block of C is accumulated in registers over the whole k loop, one broadcast of A
+// times NV vectors of B per row. Unlike a full BLAS, A is read in place (no packing) and only k
+// is blocked (so that a packed panel stays in L2); that is enough up to the ODE-Net's sizes.
+#include <algorithm>
+#include <vector>
+
+#include <xsimd/xsimd.hpp>
+
+#include "odenet/core/gemm.hpp"
+
+namespace odenet {
+
+namespace {
+
+template <class T>
+struct Blocking {
+    using Batch = xsimd::batch<T>;
+    static constexpr std::size_t lanes = Batch::size;
+#if defined(__AVX512F__)
+    static constexpr std::size_t mr = 6, nv = 4;  // 24 accumulators + 4 of B + 1 broadcast: 29 of 32 registers
+#else
+    static constexpr std::size_t mr = 4, nv = 3;  // 12 + 3 + 1: all 16 registers of AVX2 / SSE
+#endif
+    static constexpr std::size_t nr = nv * lanes;
+};
+
+// The strides of one operand: element (i, j) is at i * row + j * col.
+struct Strides {
+    std::size_t row, col;
+};
+
+// C[0..MR, 0..cols) = A-rows x panel + beta C, with A(r, kk) = a[r * sa.row + kk * sa.col].
+template <class T, std::size_t MR>
+void micro_kernel(std::size_t k, const T* a, Strides sa, const T* panel, T* c, Strides sc, std::size_t cols, T beta) {
+    using Batch = typename Blocking<T>::Batch;
+    constexpr std::size_t NV = Blocking<T>::nv, L = Blocking<T>::lanes, NR = Blocking<T>::nr;
+    Batch acc[MR][NV];
+#pragma GCC unroll 8
+    for (std::size_t r = 0; r < MR; ++r)
+#pragma GCC unroll 8
+        for (std::size_t v = 0; v < NV; ++v) acc[r][v] = Batch(T(0));
+    for (std::size_t kk = 0; kk < k; ++kk) {
+        const T* bp = panel + kk * NR;
+        Batch b[NV];
+#pragma GCC unroll 8
+        for (std::size_t v = 0; v < NV; ++v) b[v] = Batch::load_aligned(bp + v * L);
+        const T* ap = a + kk * sa.col;
+#pragma GCC unroll 8
+        for (std::size_t r = 0; r < MR; ++r) {
+            const Batch ar(ap[r * sa.row]);
+#pragma GCC unroll 8
+            for (std::size_t v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(ar, b[v], acc[r][v]);
+        }
+    }
+    if (cols == NR && sc.col == 1) {
+        for (std::size_t r = 0; r < MR; ++r) {
+            T* cr = c + r * sc.row;
+            for (std::size_t v = 0; v < NV; ++v) {
+                Batch out = acc[r][v];
+                if (beta != T(0)) out = xsimd::fma(Batch(beta), Batch::load_unaligned(cr + v * L), out);
+                out.store_unaligned(cr + v * L);
+            }
+        }
+        return;
+    }
+    alignas(64) T tile[NR];
+    for (std::size_t r = 0; r < MR; ++r) {
+        for (std::size_t v = 0; v < NV; ++v) acc[r][v].store_aligned(tile + v * L);
+        T* cr = c + r * sc.row;
+        // beta = 0 must not read C, which may hold NaN.
+        if (beta == T(0)) {
+            for (std::size_t j = 0; j < cols; ++j) cr[j * sc.col] = tile[j];
+        } else {
+            for (std::size_t j = 0; j < cols; ++j) cr[j * sc.col] = tile[j] + beta * cr[j * sc.col];
+        }
+    }
+}
+
+template <class T, std::size_t MR>
+void rows_tail(std::size_t rows, std::size_t k, const T* a, Strides sa, const T* panel, T* c, Strides sc,
+               std::size_t cols, T beta) {
+    if constexpr (MR > 0) {
+        if (rows == MR) return micro_kernel<T, MR>(k, a, sa, panel, c, sc, cols, beta);
+        rows_tail<T, MR - 1>(rows, k, a, sa, panel, c, sc, cols, beta);
+    }
+}
+
+template <class T>
+using AlignedBuffer = std::vector<T, xsimd::aligned_allocator<T, 64>>;
+
+// op(B) (k x n, element (kk, j) at b[kk * sb.row + j * sb.col]) into ceil(n / NR) panels of
+// k rows by NR columns, zero-padded on the right.
+template <class T>
+const T* pack_b(std::size_t n, std::size_t k, const T* b, Strides sb) {
+    constexpr std::size_t NR = Blocking<T>::nr;
+    thread_local AlignedBuffer<T> buffer;
+    const std::size_t panels = (n + NR - 1) / NR;
+    buffer.resize(panels * k * NR);
+    T* out = buffer.data();
+    for (std::size_t p = 0; p < panels; ++p) {
+        const std::size_t j0 = p * NR, cols = std::min(NR, n - j0);
+        for (std::size_t kk = 0; kk < k; ++kk, out += NR) {
+            const T* row = b + kk * sb.row + j0 * sb.col;
+            if (sb.col == 1) {
+                std::copy(row, row + cols, out);
+            } else {
+                for (std::size_t j = 0; j < cols; ++j) out[j] = row[j * sb.col];
+            }
+            std::fill(out + cols, out + NR, T(0));
+        }
+    }
+    return buffer.data();
+}
+
+// Rows of k per pass: one packed panel (kc x NR) stays in L2 while every row block reads it.
+template <class T>
+constexpr std::size_t kc_block() {
+    return (std::size_t{96} << 10) / (Blocking<T>::nr * sizeof(T));
+}
+
+// C = op(A) op(B) + beta C with all operands given by strides.
+template <class T>
+void product(std::size_t m, std::size_t n, std::size_t k, const T* a, Strides sa, const T* b, Strides sb, T beta, T* c,
+             Strides sc) {
+    constexpr std::size_t MR = Blocking<T>::mr, NR = Blocking<T>::nr, KC = kc_block<T>();
+    for (std::size_t k0 = 0; k0 == 0 || k0 < k; k0 += KC) {
+        const std::size_t kb = std::min(KC, k - k0);
+        const T beta_block = k0 == 0 ? beta : T(1);  // later k blocks add to the first
+        const T* packed = pack_b(n, kb, b + k0 * sb.row, sb);
+        const T* a_block = a + k0 * sa.col;
+        for (std::size_t j0 = 0; j0 < n; j0 += NR) {
+            const std::size_t cols = std::min(NR, n - j0);
+            const T* panel = packed + (j0 / NR) * kb * NR;
+            T* c_panel = c + j0 * sc.col;
+            std::size_t i = 0;
+            for (; i + MR <= m; i += MR) {
+                micro_kernel<T, MR>(kb, a_block + i * sa.row, sa, panel, c_panel + i * sc.row, sc, cols, beta_block);
+            }
+            if (i < m) {
+                rows_tail<T, MR - 1>(m - i, kb, a_block + i * sa.row, sa, panel, c_panel + i * sc.row, sc, cols,
+                                     beta_block);
+            }
+        }
+    }
+}
+
+template <class T>
+void small_gemm_impl(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda,
+                     const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+    if (m == 0 || n == 0) return;
+    const Strides sa = ta ? Strides{1, lda} : Strides{lda, 1};
+    const Strides sb = tb ? Strides{1, ldb} : Strides{ldb, 1};
+    // A narrow C (a layer with 2 outputs) would waste most of a zero-padded panel: compute
+    // C^T = op(B)^T op(A)^T instead, so that the wide side runs along the vectors.
+    if (n < Blocking<T>::nr / 2 && m > n) {
+        return product(n, m, k, b, Strides{sb.col, sb.row}, a, Strides{sa.col, sa.row}, beta, c, Strides{1, ldc});
+    }
+    product(m, n, k, a, sa, b, sb, beta, c, Strides{ldc, 1});
+}
+
+}  // namespace
+
+void small_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
+                const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
+    small_gemm_impl(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+}
+void small_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
+                const double* b, std::size_t ldb, double beta, double* c, std::size_t ldc) {
+    small_gemm_impl(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+}
+
+}  // namespace odenet
