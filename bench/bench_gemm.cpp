@@ -41,7 +41,7 @@ void shapes(benchmark::internal::Benchmark* b) {
         {100, 64, 2, 0},  {100, 2, 64, 2},  {2, 64, 100, 1},    // its first layer
         {512, 64, 64, 0}, {512, 64, 64, 2}, {64, 64, 512, 1},   // batch 512
         {256, 1024, 784, 0}, {256, 1024, 1024, 0},              // large MLP
-        {4608, 64, 576, 0}, {4608, 576, 64, 2}, {576, 64, 4608, 1},  // ODE-Net conv 3x3, 6x6 maps, per 128 images
+        {64, 504, 576, 0}, {576, 504, 64, 1}, {64, 576, 504, 2},  // ODE-Net conv 3x3 on 6x6 maps, one chunk of 14 images
     };
     for (const auto& r : rows)
         for (long impl : {kOdenet, kOpenblas}) b->Args({impl, r[0], r[1], r[2], r[3]});

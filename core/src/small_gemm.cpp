@@ -153,9 +153,11 @@ void small_gemm_impl(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t
     if (m == 0 || n == 0) return;
     const Strides sa = ta ? Strides{1, lda} : Strides{lda, 1};
     const Strides sb = tb ? Strides{1, ldb} : Strides{ldb, 1};
-    // A narrow C (a layer with 2 outputs) would waste most of a zero-padded panel: compute
-    // C^T = op(B)^T op(A)^T instead, so that the wide side runs along the vectors.
-    if (n < Blocking<T>::nr / 2 && m > n) {
+    // C^T = op(B)^T op(A)^T swaps the roles: then op(A) is packed and op(B) read in place, and
+    // C is written through a strided tile. That pays when C is narrow (a layer with 2 outputs
+    // would waste most of a zero-padded panel) and when op(B) is much wider than op(A) (a
+    // convolution's column matrix against its weights: packing costs k x n).
+    if ((n < Blocking<T>::nr / 2 && m > n) || (n >= 2 * m && m >= Blocking<T>::nr / 2)) {
         return product(n, m, k, b, Strides{sb.col, sb.row}, a, Strides{sa.col, sa.row}, beta, c, Strides{1, ldc});
     }
     product(m, n, k, a, sa, b, sb, beta, c, Strides{ldc, 1});

@@ -82,6 +82,13 @@ void sweep(F gemm) {
                 for (std::size_t n : ns)
                     for (std::size_t k : ks)
                         for (T beta : {T(0), T(1), T(-0.5)}) check<T>(gemm, Case<T>{ta, tb, m, n, k, beta}, rng);
+    // C much wider than tall (a convolution's products): computed as a transpose.
+    for (bool ta : {false, true})
+        for (bool tb : {false, true})
+            for (T beta : {T(0), T(0.5)}) {
+                check<T>(gemm, Case<T>{ta, tb, 40, 100, 70, beta}, rng);
+                check<T>(gemm, Case<T>{ta, tb, 33, 201, 500, beta}, rng);
+            }
 }
 
 template <class T>
