@@ -2,11 +2,11 @@
 // forward + backward, next to the baseline of one sgemm with the same multiply-adds
 // (O x C·kh·kw x N·H'·W'): the gap is what im2col, col2im and the layout copies cost.
 #include <benchmark/benchmark.h>
-#include <cblas.h>
 
 #include <vector>
 
 #include "odenet/autodiff.hpp"
+#include "odenet/core/gemm.hpp"
 
 using namespace odenet;
 
@@ -48,14 +48,14 @@ void BM_conv2d_forward_backward(benchmark::State& state) {
     set_flops(state, c, 3);  // forward, input gradient, weight gradient: one GEMM each
 }
 
-// Baseline: the forward's multiply-adds as one sgemm on ready-made columns.
+// Baseline: the forward's multiply-adds as one odenet::gemm (what conv2d runs) on ready-made columns.
 void BM_sgemm_baseline(benchmark::State& state) {
     const ConvCase c = kCases[state.range(0)];
     const std::size_t out = (c.hw + 2 * c.padding - c.kernel) / c.stride + 1;
-    const int m = int(kChannels), k = int(kChannels * c.kernel * c.kernel), n = int(kBatch * out * out);
-    std::vector<float> a(std::size_t(m) * k, 0.5f), bm(std::size_t(k) * n, 0.25f), cm(std::size_t(m) * n);
+    const std::size_t m = kChannels, k = kChannels * c.kernel * c.kernel, n = kBatch * out * out;
+    std::vector<float> a(m * k, 0.5f), bm(k * n, 0.25f), cm(m * n);
     for (auto _ : state) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.data(), k, bm.data(), n, 0.0f, cm.data(), n);
+        gemm(false, false, m, n, k, a.data(), k, bm.data(), n, 0.0f, cm.data(), n);
         benchmark::ClobberMemory();
     }
     set_flops(state, c, 1);
@@ -66,4 +66,4 @@ void BM_sgemm_baseline(benchmark::State& state) {
 BENCHMARK(BM_conv2d_forward)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_conv2d_forward_backward)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_sgemm_baseline)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
-BENCHMARK_MAIN();
+#include "bench_main.hpp"  // BENCH_THREADS=1 or 2 sets the thread count

@@ -13,10 +13,10 @@
 //
 // Run: build/bench/bench_nn --benchmark_format=json (float32, as ODE-Net training).
 #include <benchmark/benchmark.h>
-#include <cblas.h>
 
 #include <vector>
 
+#include "odenet/core/gemm.hpp"
 #include "odenet/nn.hpp"
 
 namespace on = odenet;
@@ -24,9 +24,9 @@ namespace nn = odenet::nn;
 
 namespace {
 
+// The GEMM the ops run (odenet::gemm: Note [Small GEMMs]), so a ratio is the layer's own overhead.
 void gemm(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float* c) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a,
-                ta ? m : k, b, tb ? k : n, 0.0f, c, n);
+    on::gemm(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, 0.0f, c, n);
 }
 
 // Three GEMMs with the shapes of a layer's forward and backward: (m x k) @ (k x n) and its two
@@ -165,4 +165,4 @@ BENCHMARK(BM_Part_relu)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+#include "bench_main.hpp"  // BENCH_THREADS=1 or 2 sets the thread count

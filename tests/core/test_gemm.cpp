@@ -75,7 +75,7 @@ void sweep(F gemm) {
     std::mt19937 rng(7);
     const std::size_t ms[] = {1, 5, 6, 7, 13, 100};
     const std::size_t ns[] = {1, 2, 15, 16, 17, 64, 65, 130};
-    const std::size_t ks[] = {0, 1, 3, 64, 500};  // 500 crosses a k block of both dtypes
+    const std::size_t ks[] = {0, 1, 3, 64, 600};  // 600 crosses a k block (512) of both dtypes
     for (bool ta : {false, true})
         for (bool tb : {false, true})
             for (std::size_t m : ms)
@@ -87,7 +87,7 @@ void sweep(F gemm) {
         for (bool tb : {false, true})
             for (T beta : {T(0), T(0.5)}) {
                 check<T>(gemm, Case<T>{ta, tb, 40, 100, 70, beta}, rng);
-                check<T>(gemm, Case<T>{ta, tb, 33, 201, 500, beta}, rng);
+                check<T>(gemm, Case<T>{ta, tb, 33, 201, 600, beta}, rng);
             }
 }
 
