@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "odenet/autodiff.hpp"
 #include "odenet/core/random.hpp"
@@ -84,6 +85,21 @@ TEST_CASE("conv2d's same-width path at its edges: padding 2, a one-row map, padd
         CHECK(inner(conv2d_input_grad(g, Var(w), x_shape, {.padding = padding}), Var(x)) ==
               doctest::Approx(forward).epsilon(1e-12));
     }
+}
+
+TEST_CASE("conv2d's same-width path keeps an infinite pixel out of the outputs that only pad next to it") {
+    // The path reads shifted runs: output (0, 4)'s tap (2, 2) falls on padding right of the
+    // image, and in the flattened plane on pixel (2, 0). It must be masked out (selected away),
+    // not multiplied by 0, which would turn the infinity into a NaN.
+    Tensor<double> x = xt::zeros<double>({1, 1, 5, 5});
+    x(0, 0, 2, 0) = std::numeric_limits<double>::infinity();
+    const Tensor<double> w = xt::ones<double>({1, 1, 3, 3});
+    const Var y = conv2d(Var(x), Var(w), Var(), {.padding = 1});
+    CHECK(y.value<double>()(0, 0, 0, 4) == 0.0);
+    CHECK(std::isinf(y.value<double>()(0, 0, 1, 0)));  // reads the pixel: infinite, as it should be
+    const Var gx = conv2d_input_grad(Var(Tensor<double>(xt::ones<double>({1, 1, 5, 5}))), Var(w), x.shape(), {.padding = 1});
+    CHECK(gx.value<double>()(0, 0, 2, 2) == 9.0);  // an interior pixel feeds nine outputs
+    CHECK(gx.value<double>()(0, 0, 0, 0) == 4.0);  // a corner feeds four
 }
 
 TEST_CASE("conv2d at the MNIST ODE-Net's downsampling shape (4x4 kernel, stride 2, padding 1), float32") {

@@ -141,108 +141,152 @@ void col2im_rows(const T* cols, std::size_t ld, const Geometry& g, T* dx) {
 }
 
 // Note [Same-width fast path]
-// With stride 1 and W' = W (kw = 2·pad + 1, the ODE-Net's 3x3/padding-1 convolutions), the
-// valid output rows of one (c, i, j) row of cols read one contiguous run of the input plane,
-// shifted by d = j - pad. So im2col copies that run at once and then zeroes the |d| columns per
-// row that wrapped across a row edge (they are padding); col2im zeroes the same entries of its
-// scratch columns, then adds the run back at once. At 6x6 maps this replaces 6-element copies
-// (a memmove call each) by one per (c, i, j).
-bool same_width(const Geometry& g) { return g.stride == 1 && g.wo == g.w && g.pad < g.w; }
-
-// Output rows [lo, hi) whose input row oy + i - pad lies inside [0, h) (stride 1).
-Span valid_rows(const Geometry& g, std::size_t i) {
-    const std::size_t lo = g.pad > i ? g.pad - i : 0;
-    const std::size_t hi = g.h + g.pad > i ? std::min(g.ho, g.h + g.pad - i) : 0;
-    return {std::min(lo, hi), hi};
+// With stride 1 and an output the size of the input (kh = kw = 2·pad + 1: the ODE-Net's 3x3 /
+// padding-1 convolutions), output pixel p of a chunk, numbered (b, oy, ox) row-major, reads for
+// tap (i, j) the input pixel (b, oy + i - pad, ox + j - pad): entry p + d of the chunk's input
+// staged channel-major as (C, B·H·W), with d = (i - pad)·W + (j - pad), when that pixel lies
+// inside the image, and 0 (padding) otherwise. Whether it does depends only on the tap and on
+// p's place in its image: one mask per tap. Each row of cols is then one shifted, masked copy of
+// a staged channel (a vectorised run of B·H·W entries) instead of one short copy per sample and
+// image row; reads shifted past the chunk's ends are exactly masked ones and are skipped.
+// col2im is the same map transposed. Masks select, never multiply, so an inf or NaN in the
+// input stays out of padded entries, as with explicit zero padding.
+bool same_width(const Geometry& g) {
+    return g.stride == 1 && g.wo == g.w && g.ho == g.h && g.pad < g.w && g.pad < g.h;
 }
 
-// Zeroes, in each of `rows` rows of width w at dst, the first `e` (lead) or last `d` entries.
+// masks[(i·kw + j)·ld + b·P + q] = 1 when tap (i, j) of output pixel q reads inside the image
+// (periodic in b, so a shorter last chunk uses the first entries of each tap's row).
 template <class T>
-void zero_wrapped(T* dst, std::size_t rows, std::size_t w, std::size_t e, std::size_t d) {
-    for (std::size_t r = 0; r < rows; ++r) {
-        T* row = dst + r * w;
-        for (std::size_t k = 0; k < e; ++k) row[k] = T(0);
-        for (std::size_t k = w - d; k < w; ++k) row[k] = T(0);
+void same_width_masks(const Geometry& g, std::size_t ld, T* masks) {
+    const std::size_t P = g.pixels();
+    for (std::size_t i = 0; i < g.kh; ++i) {
+        for (std::size_t j = 0; j < g.kw; ++j) {
+            T* m = masks + (i * g.kw + j) * ld;
+            for (std::size_t q = 0; q < P; ++q) {
+                const std::size_t y = q / g.w + i, x = q % g.w + j;  // + pad
+                m[q] = y >= g.pad && y < g.h + g.pad && x >= g.pad && x < g.w + g.pad ? T(1) : T(0);
+            }
+            for (std::size_t b = P; b < ld; b += P) std::copy_n(m, P, m + b);
+        }
     }
 }
 
+// The entries p of a row whose shifted source p + d lies in [0, ld).
+Span shifted_range(std::ptrdiff_t d, std::size_t ld) {
+    const std::size_t lo = d < 0 ? std::min<std::size_t>(std::size_t(-d), ld) : 0;
+    const std::size_t hi = d > 0 ? ld - std::min<std::size_t>(std::size_t(d), ld) : ld;
+    return {lo, std::max(lo, hi)};
+}
+
+std::ptrdiff_t tap_shift(const Geometry& g, std::size_t i, std::size_t j) {
+    return (std::ptrdiff_t(i) - std::ptrdiff_t(g.pad)) * std::ptrdiff_t(g.w) + std::ptrdiff_t(j) - std::ptrdiff_t(g.pad);
+}
+
+// cols (K x ld) from the staged input xs (C x ld).
 template <class T>
-void im2col_same_width(const T* x, const Geometry& g, T* cols, std::size_t ld) {
-    const std::size_t w = g.w;
+void im2col_same_width(const T* xs, const Geometry& g, const T* masks, std::size_t mask_ld, T* cols, std::size_t ld) {
     for (std::size_t c = 0; c < g.c; ++c) {
         for (std::size_t i = 0; i < g.kh; ++i) {
-            const Span rows = valid_rows(g, i);
-            const std::size_t n = (rows.hi - rows.lo) * w;
-            const T* plane = n == 0 ? x : x + (c * g.h + rows.lo + i - g.pad) * w;  // lo + i >= pad when n > 0
             for (std::size_t j = 0; j < g.kw; ++j) {
                 T* row = cols + ((c * g.kh + i) * g.kw + j) * ld;
-                std::fill_n(row, rows.lo * w, T(0));
-                std::fill(row + rows.hi * w, row + g.ho * w, T(0));
-                if (n == 0) continue;
-                T* dst = row + rows.lo * w;
-                const std::size_t d = j > g.pad ? j - g.pad : 0, e = j < g.pad ? g.pad - j : 0;
-                std::copy_n(plane + d, n - d - e, dst + e);
-                zero_wrapped(dst, rows.hi - rows.lo, w, e, d);
+                const T* m = masks + (i * g.kw + j) * mask_ld;
+                const std::ptrdiff_t d = tap_shift(g, i, j);
+                const Span sp = shifted_range(d, ld);
+                const T* src = xs + c * ld;
+                std::fill(row, row + sp.lo, T(0));
+                // The read is unconditional (in range by sp) so that the select compiles to a blend.
+                for (std::size_t p = sp.lo; p < sp.hi; ++p) {
+                    const T v = src[std::ptrdiff_t(p) + d];
+                    row[p] = m[p] != T(0) ? v : T(0);
+                }
+                std::fill(row + sp.hi, row + ld, T(0));
             }
         }
     }
 }
 
-// Clobbers the wrapped (padding) entries of cols, which is scratch.
+// dxs (C x ld) = the adjoint of im2col_same_width applied to cols.
 template <class T>
-void col2im_same_width(T* cols, std::size_t ld, const Geometry& g, T* dx) {
-    const std::size_t w = g.w;
+void col2im_same_width(const T* cols, std::size_t ld, const Geometry& g, const T* masks, std::size_t mask_ld, T* dxs) {
+    std::fill_n(dxs, g.c * ld, T(0));
     for (std::size_t c = 0; c < g.c; ++c) {
         for (std::size_t i = 0; i < g.kh; ++i) {
-            const Span rows = valid_rows(g, i);
-            const std::size_t n = (rows.hi - rows.lo) * w;
-            if (n == 0) continue;
-            T* plane = dx + (c * g.h + rows.lo + i - g.pad) * w;
             for (std::size_t j = 0; j < g.kw; ++j) {
-                T* src = cols + ((c * g.kh + i) * g.kw + j) * ld + rows.lo * w;
-                const std::size_t d = j > g.pad ? j - g.pad : 0, e = j < g.pad ? g.pad - j : 0;
-                zero_wrapped(src, rows.hi - rows.lo, w, e, d);
-                T* out = plane + d;
-                const T* in = src + e;
-                for (std::size_t k = 0; k < n - d - e; ++k) out[k] += in[k];
+                const T* row = cols + ((c * g.kh + i) * g.kw + j) * ld;
+                const T* m = masks + (i * g.kw + j) * mask_ld;
+                const std::ptrdiff_t d = tap_shift(g, i, j);
+                const Span sp = shifted_range(d, ld);
+                T* dst = dxs + c * ld;
+                for (std::size_t p = sp.lo; p < sp.hi; ++p) dst[std::ptrdiff_t(p) + d] += m[p] != T(0) ? row[p] : T(0);
             }
         }
     }
 }
 
+// (b, c, q) of samples [n0, n0 + nb) of t (N, C, Q) <-> chunk buffer (c, b·Q + q).
 template <class T>
-void im2col(const T* x, const Geometry& g, T* cols, std::size_t ld) {
-    if (same_width(g)) return im2col_same_width(x, g, cols, ld);
-    im2col_rows(x, g, cols, ld);
+void to_chunk(const T* t, std::size_t n0, std::size_t nb, std::size_t channels, std::size_t q, T* buf) {
+    for (std::size_t b = 0; b < nb; ++b)
+        for (std::size_t k = 0; k < channels; ++k)
+            std::copy_n(t + ((n0 + b) * channels + k) * q, q, buf + k * nb * q + b * q);
+}
+template <class T>
+void from_chunk(const T* buf, std::size_t n0, std::size_t nb, std::size_t channels, std::size_t q, T* t) {
+    for (std::size_t b = 0; b < nb; ++b)
+        for (std::size_t k = 0; k < channels; ++k)
+            std::copy_n(buf + k * nb * q + b * q, q, t + ((n0 + b) * channels + k) * q);
 }
 
-template <class T>
-void col2im(T* cols, std::size_t ld, const Geometry& g, T* dx) {
-    if (same_width(g)) return col2im_same_width(cols, ld, g, dx);
-    col2im_rows(cols, ld, g, dx);
-}
-
-// The column buffer (K x B·P) and the output or gradient chunk (O x B·P) of one call, in a
-// per-thread buffer kept between calls: the ODE-Net calls conv2d thousands of times at the same
-// sizes, and fresh MB-sized buffers would be zeroed and page-faulted in on every call. The
-// kernels never re-enter one another, so one buffer per thread suffices.
+// The buffers of one call, per thread and kept between calls: the ODE-Net calls conv2d
+// thousands of times at the same sizes, and fresh MB-sized buffers would be zeroed and
+// page-faulted in on every call. The kernels never re-enter one another, so one set per thread
+// suffices. cols: K x B·P; other: the output or gradient chunk, O x B·P; stage: the input (or
+// its gradient) staged channel-major, C x B·P, and masks: kh·kw x B·P (same-width path only).
 template <class T>
 struct Workspace {
     T* cols;
     T* other;
-    Workspace(std::size_t n_cols, std::size_t n_other) {
+    T* stage = nullptr;
+    T* masks = nullptr;
+    std::size_t mask_ld;
+    Workspace(const Geometry& g, std::size_t ld) : mask_ld(ld) {
+        const bool staged = same_width(g);
+        const std::size_t n_cols = g.rows() * ld, n_other = g.o * ld;
+        const std::size_t n_stage = staged ? g.c * ld : 0, n_masks = staged ? g.kh * g.kw * ld : 0;
         thread_local std::vector<T> buffer;
-        if (buffer.size() < n_cols + n_other) buffer.resize(n_cols + n_other);
+        const std::size_t total = n_cols + n_other + n_stage + n_masks;
+        if (buffer.size() < total) buffer.resize(total);
         cols = buffer.data();
         other = cols + n_cols;
+        if (staged) {
+            stage = other + n_other;
+            masks = stage + n_stage;
+            same_width_masks(g, ld, masks);
+        }
     }
 };
 
-// (b, o, p) of samples [n0, n0 + nb) of t (N, O, P) <-> chunk buffer (o, b·P + p).
+// cols (K x nb·P) of samples [n0, n0 + nb) of x.
 template <class T>
-void to_chunk(const T* t, std::size_t n0, std::size_t nb, std::size_t o, std::size_t p, T* buf) {
-    for (std::size_t b = 0; b < nb; ++b)
-        for (std::size_t k = 0; k < o; ++k) std::copy_n(t + ((n0 + b) * o + k) * p, p, buf + k * nb * p + b * p);
+void im2col_chunk(const T* x, std::size_t n0, std::size_t nb, const Geometry& g, Workspace<T>& ws, std::size_t ld) {
+    const std::size_t sample = g.c * g.h * g.w;
+    if (same_width(g)) {
+        to_chunk(x, n0, nb, g.c, g.h * g.w, ws.stage);
+        return im2col_same_width(ws.stage, g, ws.masks, ws.mask_ld, ws.cols, ld);
+    }
+    for (std::size_t b = 0; b < nb; ++b) im2col_rows(x + (n0 + b) * sample, g, ws.cols + b * g.pixels(), ld);
+}
+
+// dx of samples [n0, n0 + nb) (zero on entry) += col2im of cols.
+template <class T>
+void col2im_chunk(Workspace<T>& ws, std::size_t ld, std::size_t n0, std::size_t nb, const Geometry& g, T* dx) {
+    const std::size_t sample = g.c * g.h * g.w;
+    if (same_width(g)) {
+        col2im_same_width(ws.cols, ld, g, ws.masks, ws.mask_ld, ws.stage);
+        return from_chunk(ws.stage, n0, nb, g.c, g.h * g.w, dx);
+    }
+    for (std::size_t b = 0; b < nb; ++b) col2im_rows(ws.cols + b * g.pixels(), ld, g, dx + (n0 + b) * sample);
 }
 
 template <class T>
@@ -253,12 +297,12 @@ Tensor<T> conv_forward(const Tensor<T>& x, const Tensor<T>& w, const T* bias, co
         return y;
     }
     const std::size_t K = g.rows(), P = g.pixels(), B = g.chunk();
-    Workspace<T> ws(K * B * P, g.o * B * P);
+    Workspace<T> ws(g, B * P);
     T* const cols = ws.cols;
     T* const out = ws.other;
     for (std::size_t n0 = 0; n0 < g.n; n0 += B) {
         const std::size_t nb = std::min(B, g.n - n0), ld = nb * P;
-        for (std::size_t b = 0; b < nb; ++b) im2col(x.data() + (n0 + b) * g.c * g.h * g.w, g, cols + b * P, ld);
+        im2col_chunk(x.data(), n0, nb, g, ws, ld);
         gemm(false, false, g.o, ld, K, w.data(), K, cols, ld, T(0), out, ld);
         for (std::size_t b = 0; b < nb; ++b) {
             for (std::size_t k = 0; k < g.o; ++k) {
@@ -278,14 +322,14 @@ Tensor<T> conv_input_grad(const Tensor<T>& gy, const Tensor<T>& w, const Geometr
     Tensor<T> dx = xt::zeros<T>(g.input());
     if (g.empty()) return dx;
     const std::size_t K = g.rows(), P = g.pixels(), B = g.chunk();
-    Workspace<T> ws(K * B * P, g.o * B * P);
+    Workspace<T> ws(g, B * P);
     T* const cols = ws.cols;
     T* const gbuf = ws.other;
     for (std::size_t n0 = 0; n0 < g.n; n0 += B) {
         const std::size_t nb = std::min(B, g.n - n0), ld = nb * P;
         to_chunk(gy.data(), n0, nb, g.o, P, gbuf);
         gemm(true, false, K, ld, g.o, w.data(), K, gbuf, ld, T(0), cols, ld);
-        for (std::size_t b = 0; b < nb; ++b) col2im(cols + b * P, ld, g, dx.data() + (n0 + b) * g.c * g.h * g.w);
+        col2im_chunk(ws, ld, n0, nb, g, dx.data());
     }
     return dx;
 }
@@ -296,12 +340,12 @@ Tensor<T> conv_weight_grad(const Tensor<T>& x, const Tensor<T>& gy, const Geomet
     Tensor<T> dw = xt::zeros<T>(g.weight());
     if (g.empty()) return dw;
     const std::size_t K = g.rows(), P = g.pixels(), B = g.chunk();
-    Workspace<T> ws(K * B * P, g.o * B * P);
+    Workspace<T> ws(g, B * P);
     T* const cols = ws.cols;
     T* const gbuf = ws.other;
     for (std::size_t n0 = 0; n0 < g.n; n0 += B) {
         const std::size_t nb = std::min(B, g.n - n0), ld = nb * P;
-        for (std::size_t b = 0; b < nb; ++b) im2col(x.data() + (n0 + b) * g.c * g.h * g.w, g, cols + b * P, ld);
+        im2col_chunk(x.data(), n0, nb, g, ws, ld);
         to_chunk(gy.data(), n0, nb, g.o, P, gbuf);
         gemm(false, true, g.o, K, ld, gbuf, ld, cols, ld, T(1), dw.data(), K);
     }
