@@ -19,15 +19,9 @@ BlasInfo blas_info() {
 
 std::string blas_summary() {
     const BlasInfo info = blas_info();
-    return info.library + " (" + info.core + " kernels, " + std::to_string(info.threads) +
-           (info.threads == 1 ? " thread)" : " threads)");
+    const int threads = num_threads();
+    return info.library + " (" + info.core + " kernels), odenet " + std::to_string(threads) +
+           (threads == 1 ? " thread" : " threads");
 }
-
-void set_num_threads(int threads) {
-    if (threads < 1) throw ValueError("set_num_threads", "thread count must be >= 1, got " + std::to_string(threads));
-    openblas_set_num_threads(threads);
-}
-
-int num_threads() { return openblas_get_num_threads(); }
 
 }  // namespace odenet

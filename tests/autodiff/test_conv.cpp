@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "odenet/autodiff.hpp"
+#include "odenet/core/blas_info.hpp"
 #include "odenet/core/random.hpp"
 
 using namespace odenet;
@@ -132,6 +133,31 @@ TEST_CASE("conv2d's gradient ops are its adjoints, across several batch chunks")
         // And against the reference, so a chunking bug common to all three cannot hide.
         CHECK(max_abs_diff(y.value<double>(), reference_conv(x.value<double>(), w.value<double>(), nullptr, stride, 1)) < 1e-12);
     }
+}
+
+TEST_CASE("conv2d and its gradients agree on one and two threads") {
+    // Chunks are split over threads and the weight gradient is summed from per-thread parts:
+    // the same numbers up to the order of that last sum. 6x6 maps (the same-width path) and a
+    // strided 4x4 kernel (the general path), 40 samples = several chunks per thread.
+    const int before = num_threads();
+    Generator gen(11);
+    for (const auto& [h, k, stride] : {std::tuple{std::size_t{6}, std::size_t{3}, std::size_t{1}},
+                                       std::tuple{std::size_t{13}, std::size_t{4}, std::size_t{2}}}) {
+        const Var x(randn<double>({40, 3, h, h}, gen)), w(randn<double>({4, 3, k, k}, gen));
+        const Conv2dOptions opt{.stride = stride, .padding = 1};
+        std::vector<Tensor<double>> results[2];
+        for (int threads : {1, 2}) {
+            set_num_threads(threads);
+            const Var y = conv2d(x, w, Var(), opt);
+            const Var g(Tensor<double>(xt::ones<double>(y.shape())));
+            results[threads - 1] = {y.value<double>(), conv2d_input_grad(g, w, x.shape(), opt).value<double>(),
+                                    conv2d_weight_grad(x, g, w.shape(), opt).value<double>()};
+        }
+        CHECK(results[0][0] == results[1][0]);
+        CHECK(results[0][1] == results[1][1]);
+        CHECK(max_abs_diff(results[0][2], results[1][2]) < 1e-10);
+    }
+    set_num_threads(before);
 }
 
 TEST_CASE("conv2d's backward gives the gradients the loops imply") {

@@ -1,4 +1,4 @@
-// 2-D convolution (cross-correlation, as PyTorch) by im2col + GEMM through OpenBLAS.
+// 2-D convolution (cross-correlation, as PyTorch) by im2col + GEMM (odenet::gemm).
 //
 // Note [Convolution as three linear maps]
 // y = B(x, w) is bilinear. Its two partial adjoints are
@@ -11,11 +11,12 @@
 // Note [Convolution layout]
 // The batch is processed in chunks of B samples. A chunk's columns form one (K, B·P) matrix,
 // K = C·kh·kw rows and P = H'·W' output pixels per sample, so one GEMM covers the chunk: at the
-// MNIST ODE-Net's sizes (P = 36) a per-sample GEMM would be 36 columns wide, too thin for
-// OpenBLAS to run well. B is chosen so a chunk has about kChunkColumns columns, which bounds
-// the buffers to a few MB (kept per thread between calls, see Workspace). At stride 1, im2col
-// copies contiguous runs of input rows and zero-fills the padding, with no index arithmetic per
-// element (see Note [Same-width fast path] for the 'same' convolutions).
+// MNIST ODE-Net's sizes (P = 36) a per-sample GEMM would be 36 columns wide, too thin to run
+// well. B is chosen so a chunk has about kChunkColumns columns, which bounds the buffers to a
+// few MB (kept per thread between calls, see Workspace). Chunks are independent, so they are
+// what odenet's threads share (Note [One thread owner]); the weight gradient, a sum over
+// chunks, keeps one partial sum per thread. At stride 1, im2col copies contiguous runs of input
+// rows and zero-fills the padding (see Note [Same-width fast path] for 'same' convolutions).
 
 #include <algorithm>
 #include <memory>
@@ -26,7 +27,9 @@
 #include "dispatch.hpp"
 #include "odenet/autodiff/ops.hpp"
 #include "odenet/autodiff/record.hpp"
+#include "odenet/core/blas_info.hpp"
 #include "odenet/core/gemm.hpp"
+#include "odenet/core/parallel.hpp"
 
 namespace odenet {
 
@@ -297,22 +300,22 @@ Tensor<T> conv_forward(const Tensor<T>& x, const Tensor<T>& w, const T* bias, co
         return y;
     }
     const std::size_t K = g.rows(), P = g.pixels(), B = g.chunk();
-    Workspace<T> ws(g, B * P);
-    T* const cols = ws.cols;
-    T* const out = ws.other;
-    for (std::size_t n0 = 0; n0 < g.n; n0 += B) {
-        const std::size_t nb = std::min(B, g.n - n0), ld = nb * P;
-        im2col_chunk(x.data(), n0, nb, g, ws, ld);
-        gemm(false, false, g.o, ld, K, w.data(), K, cols, ld, T(0), out, ld);
-        for (std::size_t b = 0; b < nb; ++b) {
-            for (std::size_t k = 0; k < g.o; ++k) {
-                const T* src = out + k * ld + b * P;
-                T* dst = y.data() + ((n0 + b) * g.o + k) * P;
-                const T shift = bias ? bias[k] : T(0);
-                for (std::size_t q = 0; q < P; ++q) dst[q] = src[q] + shift;
+    parallel_for((g.n + B - 1) / B, [&](std::size_t first, std::size_t last) {
+        Workspace<T> ws(g, B * P);
+        for (std::size_t n0 = first * B; n0 < std::min(g.n, last * B); n0 += B) {
+            const std::size_t nb = std::min(B, g.n - n0), ld = nb * P;
+            im2col_chunk(x.data(), n0, nb, g, ws, ld);
+            gemm(false, false, g.o, ld, K, w.data(), K, ws.cols, ld, T(0), ws.other, ld);
+            for (std::size_t b = 0; b < nb; ++b) {
+                for (std::size_t k = 0; k < g.o; ++k) {
+                    const T* src = ws.other + k * ld + b * P;
+                    T* dst = y.data() + ((n0 + b) * g.o + k) * P;
+                    const T shift = bias ? bias[k] : T(0);
+                    for (std::size_t q = 0; q < P; ++q) dst[q] = src[q] + shift;
+                }
             }
         }
-    }
+    });
     return y;
 }
 
@@ -322,15 +325,15 @@ Tensor<T> conv_input_grad(const Tensor<T>& gy, const Tensor<T>& w, const Geometr
     Tensor<T> dx = xt::zeros<T>(g.input());
     if (g.empty()) return dx;
     const std::size_t K = g.rows(), P = g.pixels(), B = g.chunk();
-    Workspace<T> ws(g, B * P);
-    T* const cols = ws.cols;
-    T* const gbuf = ws.other;
-    for (std::size_t n0 = 0; n0 < g.n; n0 += B) {
-        const std::size_t nb = std::min(B, g.n - n0), ld = nb * P;
-        to_chunk(gy.data(), n0, nb, g.o, P, gbuf);
-        gemm(true, false, K, ld, g.o, w.data(), K, gbuf, ld, T(0), cols, ld);
-        col2im_chunk(ws, ld, n0, nb, g, dx.data());
-    }
+    parallel_for((g.n + B - 1) / B, [&](std::size_t first, std::size_t last) {
+        Workspace<T> ws(g, B * P);
+        for (std::size_t n0 = first * B; n0 < std::min(g.n, last * B); n0 += B) {
+            const std::size_t nb = std::min(B, g.n - n0), ld = nb * P;
+            to_chunk(gy.data(), n0, nb, g.o, P, ws.other);
+            gemm(true, false, K, ld, g.o, w.data(), K, ws.other, ld, T(0), ws.cols, ld);
+            col2im_chunk(ws, ld, n0, nb, g, dx.data());
+        }
+    });
     return dx;
 }
 
@@ -340,15 +343,22 @@ Tensor<T> conv_weight_grad(const Tensor<T>& x, const Tensor<T>& gy, const Geomet
     Tensor<T> dw = xt::zeros<T>(g.weight());
     if (g.empty()) return dw;
     const std::size_t K = g.rows(), P = g.pixels(), B = g.chunk();
-    Workspace<T> ws(g, B * P);
-    T* const cols = ws.cols;
-    T* const gbuf = ws.other;
-    for (std::size_t n0 = 0; n0 < g.n; n0 += B) {
-        const std::size_t nb = std::min(B, g.n - n0), ld = nb * P;
-        im2col_chunk(x.data(), n0, nb, g, ws, ld);
-        to_chunk(gy.data(), n0, nb, g.o, P, gbuf);
-        gemm(false, true, g.o, K, ld, gbuf, ld, cols, ld, T(1), dw.data(), K);
-    }
+    // One partial sum per thread (the first is dw itself), added up at the end.
+    const std::size_t chunks = (g.n + B - 1) / B;
+    const std::size_t parts = std::min<std::size_t>(chunks, in_parallel_region() ? 1 : num_threads());
+    std::vector<Tensor<T>> partial(parts - 1, Tensor<T>(xt::zeros<T>(g.weight())));
+    parallel_for(parts, [&](std::size_t part, std::size_t) {
+        T* sum = part == 0 ? dw.data() : partial[part - 1].data();
+        Workspace<T> ws(g, B * P);
+        for (std::size_t ci = chunks * part / parts; ci < chunks * (part + 1) / parts; ++ci) {
+            const std::size_t n0 = ci * B, nb = std::min(B, g.n - n0), ld = nb * P;
+            im2col_chunk(x.data(), n0, nb, g, ws, ld);
+            to_chunk(gy.data(), n0, nb, g.o, P, ws.other);
+            gemm(false, true, g.o, K, ld, ws.other, ld, ws.cols, ld, T(1), sum, K);
+        }
+    });
+    for (const Tensor<T>& p : partial)
+        for (std::size_t i = 0; i < dw.size(); ++i) dw.data()[i] += p.data()[i];
     return dw;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// Which BLAS does the GEMMs and with how many threads. OpenBLAS owns odenet's only thread pool
-// (no OpenMP): on 2 cores two pools fight each other, so set_num_threads is the one knob.
+// Which BLAS is linked and with how many threads, and odenet's thread count. odenet owns the
+// one thread pool that does work (Note [One thread owner], core/src/parallel.cpp), so
+// set_num_threads is the one knob.
 #include <string>
 
 namespace odenet {
@@ -14,10 +15,11 @@ struct BlasInfo {
 
 BlasInfo blas_info();
 
-/// "OpenBLAS 0.3.21 (Haswell kernels, 2 threads)".
+/// "OpenBLAS 0.3.21 (Haswell kernels), odenet 2 threads".
 std::string blas_summary();
 
-/// Sets the number of threads OpenBLAS uses (>= 1). Honoured by every GEMM odenet runs.
+/// Sets the number of threads odenet's pool runs (>= 1; default: ODENET_NUM_THREADS, else the
+/// hardware's thread count), and OpenBLAS's, which only the benchmarks' baselines use.
 void set_num_threads(int threads);
 int num_threads();
 

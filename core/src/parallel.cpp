@@ -1,0 +1,148 @@
+// Note [One thread owner]
+// On a 2-core machine two thread pools that are both active fight for the cores: threads of
+// one spin while the other's hold the cores (seen here with PyTorch, OpenMP next to OpenBLAS:
+// 2-3x slower). odenet therefore has one pool, this one, and set_num_threads sizes it. The work
+// that is worth splitting is split here: GEMMs above a size (core/src/gemm.cpp, by rows of C)
+// and the convolutions' batch chunks (autodiff/src/ops/conv.cpp). GEMMs run on our own kernel,
+// so OpenBLAS's pool does no work inside odenet (it serves only as the benchmarks' baseline).
+// Blocks are static (contiguous, equal): the split work is uniform, and a static split needs
+// no shared queue. Nested calls run inline, so a block that calls gemm does not wait on a pool
+// that is busy running it.
+#include "odenet/core/parallel.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <cblas.h>
+
+#include "odenet/core/blas_info.hpp"
+#include "odenet/core/error.hpp"
+
+namespace odenet {
+
+namespace {
+
+thread_local bool in_region = false;
+
+class Pool {
+public:
+    explicit Pool(int threads) { resize(threads); }
+    ~Pool() { stop(); }
+
+    int size() const { return int(workers_.size()) + 1; }
+
+    void resize(int threads) {
+        stop();
+        std::lock_guard lock(mutex_);
+        stopping_ = false;
+        // A new worker has seen every run so far: it waits for the next one.
+        for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i, seen = generation_] { work(i, seen); });
+    }
+
+    void run(std::size_t blocks, const std::function<void(std::size_t)>& block) {
+        std::unique_lock lock(mutex_);
+        block_ = &block;
+        blocks_ = blocks;
+        pending_ = blocks - 1;  // block 0 runs on the caller
+        error_ = nullptr;
+        ++generation_;
+        wake_.notify_all();
+        lock.unlock();
+        run_block(0);
+        lock.lock();
+        done_.wait(lock, [this] { return pending_ == 0; });
+        block_ = nullptr;
+        if (error_) std::rethrow_exception(error_);
+    }
+
+private:
+    void run_block(std::size_t index) {
+        in_region = true;
+        try {
+            (*block_)(index);
+        } catch (...) {
+            std::lock_guard lock(mutex_);
+            if (!error_) error_ = std::current_exception();
+        }
+        in_region = false;
+    }
+
+    void work(int index, std::uint64_t seen) {
+        for (;;) {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+            if (stopping_) return;
+            seen = generation_;
+            if (!block_ || std::size_t(index) >= blocks_) continue;
+            lock.unlock();
+            run_block(std::size_t(index));
+            lock.lock();
+            if (--pending_ == 0) done_.notify_one();
+        }
+    }
+
+    void stop() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+            wake_.notify_all();
+        }
+        for (auto& t : workers_) t.join();
+        workers_.clear();
+    }
+
+    std::vector<std::thread> workers_;
+    std::mutex mutex_;
+    std::condition_variable wake_, done_;
+    const std::function<void(std::size_t)>* block_ = nullptr;
+    std::size_t blocks_ = 0, pending_ = 0;
+    std::uint64_t generation_ = 0;
+    bool stopping_ = false;
+    std::exception_ptr error_;
+};
+
+// ODENET_NUM_THREADS, else the hardware's thread count.
+int default_threads() {
+    if (const char* env = std::getenv("ODENET_NUM_THREADS")) {
+        const int n = std::atoi(env);
+        if (n >= 1) return n;
+    }
+    return int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+std::mutex pool_mutex;  // serialises parallel_for callers from different threads and resizes
+
+Pool& pool() {
+    static Pool instance(default_threads());
+    return instance;
+}
+
+}  // namespace
+
+bool in_parallel_region() { return in_region; }
+
+void parallel_for(std::size_t n, const std::function<void(std::size_t, std::size_t)>& body, std::size_t min_block) {
+    if (n == 0) return;
+    const std::size_t threads = in_region ? 1 : std::size_t(pool().size());
+    const std::size_t blocks = std::min(threads, std::max<std::size_t>(1, n / std::max<std::size_t>(min_block, 1)));
+    if (blocks <= 1) return body(0, n);
+    std::unique_lock lock(pool_mutex, std::try_to_lock);
+    if (!lock.owns_lock()) return body(0, n);  // another thread holds the pool: run here
+    pool().run(blocks, [&](std::size_t b) { body(n * b / blocks, n * (b + 1) / blocks); });
+}
+
+void set_num_threads(int threads) {
+    if (threads < 1) throw ValueError("set_num_threads", "thread count must be >= 1, got " + std::to_string(threads));
+    std::lock_guard lock(pool_mutex);
+    if (pool().size() != threads) pool().resize(threads);
+    openblas_set_num_threads(threads);  // for the benchmarks' OpenBLAS baselines
+}
+
+int num_threads() { return pool().size(); }
+
+}  // namespace odenet

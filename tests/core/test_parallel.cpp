@@ -1,0 +1,91 @@
+// odenet's thread pool: every index runs exactly once, whatever the thread count and block
+// size; exceptions reach the caller; nested calls run inline; set_num_threads sizes the pool.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "odenet/core/blas_info.hpp"
+#include "odenet/core/error.hpp"
+#include "odenet/core/parallel.hpp"
+
+using namespace odenet;
+
+namespace {
+struct ThreadCount {  // restores the pool size when a test ends
+    int before = num_threads();
+    ~ThreadCount() { set_num_threads(before); }
+};
+}  // namespace
+
+TEST_CASE("parallel_for runs every index once, on several threads") {
+    ThreadCount restore;
+    for (int threads : {1, 2, 3}) {
+        set_num_threads(threads);
+        CHECK(num_threads() == threads);
+        for (std::size_t n : {0, 1, 2, 5, 1000}) {
+            for (std::size_t min_block : {1, 7, 5000}) {
+                CAPTURE(threads);
+                CAPTURE(n);
+                CAPTURE(min_block);
+                std::vector<std::atomic<int>> hits(n);
+                std::atomic<int> calls{0};
+                std::vector<std::thread::id> ids(n);
+                parallel_for(
+                    n,
+                    [&](std::size_t begin, std::size_t end) {
+                        REQUIRE(begin < end);
+                        ++calls;
+                        for (std::size_t i = begin; i < end; ++i) {
+                            ++hits[i];
+                            ids[i] = std::this_thread::get_id();
+                        }
+                    },
+                    min_block);
+                for (std::size_t i = 0; i < n; ++i) CHECK(hits[i] == 1);
+                // Blocks of at least min_block indices, at most one per thread.
+                const std::size_t most = std::min<std::size_t>(threads, std::max<std::size_t>(1, n / min_block));
+                CHECK(calls <= int(std::max<std::size_t>(most, n == 0 ? 0 : 1)));
+                if (threads > 1 && n == 1000 && min_block == 1) {
+                    CHECK(calls == threads);
+                    CHECK(ids.front() != ids.back());  // the last block ran on a worker
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("parallel_for rethrows a block's exception and stays usable") {
+    ThreadCount restore;
+    set_num_threads(2);
+    CHECK_THROWS_WITH_AS(parallel_for(10,
+                                      [](std::size_t begin, std::size_t) {
+                                          if (begin > 0) throw std::runtime_error("block failed");
+                                      }),
+                         "block failed", std::runtime_error);
+    std::atomic<int> sum{0};
+    parallel_for(10, [&](std::size_t b, std::size_t e) { sum += int(e - b); });
+    CHECK(sum == 10);
+}
+
+TEST_CASE("a parallel_for inside a block runs inline") {
+    ThreadCount restore;
+    set_num_threads(2);
+    std::atomic<int> total{0};
+    parallel_for(2, [&](std::size_t, std::size_t) {
+        CHECK(in_parallel_region());
+        const auto outer = std::this_thread::get_id();
+        parallel_for(100, [&](std::size_t b, std::size_t e) {
+            CHECK(std::this_thread::get_id() == outer);
+            total += int(e - b);
+        });
+    });
+    CHECK(total == 200);
+    CHECK_FALSE(in_parallel_region());
+}
+
+TEST_CASE("set_num_threads rejects a count below one") {
+    CHECK_THROWS_AS(set_num_threads(0), ValueError);
+}
