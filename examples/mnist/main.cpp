@@ -30,14 +30,18 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--epochs", o.epochs, "train until this many epochs are done (a resumed run continues)")->capture_default_str();
     app.add_option("--batch-size", o.batch_size, "")->capture_default_str();
-    app.add_option("--lr", o.lr, "learning rate at batch 128 (scaled by batch/128; x0.1 at epochs 60, 100, 140)")->capture_default_str();
+    app.add_option("--lr", o.lr, "learning rate at batch 128 (scaled by batch/128)")->capture_default_str();
+    app.add_option("--schedule", o.schedule,
+                   "x0.1 three times: 'scaled' at 3/8, 5/8, 7/8 of the run, 'paper' at epochs 60, 100, 140")
+        ->check(CLI::IsMember({"scaled", "paper"}))
+        ->capture_default_str();
     app.add_option("--tol", o.tol, "dopri5 rtol = atol of the ODE block")->capture_default_str();
     app.add_flag("--crop", o.crop, "random-crop augmentation (RandomCrop(28, padding=4))");
     app.add_option("--limit-train", o.limit_train, "use the first N training images (0 = all)")->capture_default_str();
     app.add_option("--limit-test", o.limit_test, "use the first N test images (0 = all)")->capture_default_str();
     app.add_option("--max-steps", o.max_steps, "stop each epoch after N steps (0 = all; for timing)")->capture_default_str();
     app.add_flag("--synthetic", o.synthetic, "synthetic digits instead of files (a smoke run)");
-    app.add_option("--threads", threads, "OpenBLAS threads (0 = OpenBLAS's default)")->capture_default_str();
+    app.add_option("--threads", threads, "odenet's threads (0 = ODENET_NUM_THREADS, else all cores)")->capture_default_str();
     app.add_option("--seed", o.seed, "")->capture_default_str();
     app.add_option("--out", o.out, "folder for checkpoint.npz, log.csv and the plots")->capture_default_str();
     app.add_flag("--resume", o.resume, "continue from <out>/checkpoint.npz (model, optimizer, epoch) and <out>/log.csv");

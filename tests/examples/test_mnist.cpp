@@ -111,4 +111,20 @@ TEST_CASE("mnist: missing data says how to fetch it") {
         CHECK(std::string(e.what()).find("scripts/fetch-mnist") != std::string::npos);
     }
 }
+TEST_CASE("mnist: learning-rate schedules decay x0.1 at the paper's points") {
+    const double base = 0.1;
+    // One epoch of 469 steps, scaled: decays at 3/8, 5/8, 7/8 of the run.
+    CHECK(scheduled_lr(base, "scaled", 1, 469, 0) == doctest::Approx(0.1));
+    CHECK(scheduled_lr(base, "scaled", 1, 469, 175) == doctest::Approx(0.1));
+    CHECK(scheduled_lr(base, "scaled", 1, 469, 176) == doctest::Approx(0.01));
+    CHECK(scheduled_lr(base, "scaled", 1, 469, 294) == doctest::Approx(0.001));
+    CHECK(scheduled_lr(base, "scaled", 1, 469, 468) == doctest::Approx(1e-4));
+    // With 160 epochs the scaled schedule is the paper's.
+    for (std::size_t step : {0, 60 * 469 - 1, 60 * 469, 100 * 469, 140 * 469 - 1, 140 * 469}) {
+        CAPTURE(step);
+        CHECK(scheduled_lr(base, "scaled", 160, 469, step) == doctest::Approx(scheduled_lr(base, "paper", 160, 469, step)));
+    }
+    CHECK(scheduled_lr(base, "paper", 1, 469, 468) == doctest::Approx(0.1));  // a short run never decays
+    CHECK_THROWS_AS(scheduled_lr(base, "cosine", 1, 469, 0), ValueError);
+}
 #endif
