@@ -1,6 +1,7 @@
 // A register-blocked GEMM for the small products of FFJORD-sized networks (a batch of 100 by
 // 64 hidden units). After Goto & van de Geijn, "Anatomy of high-performance matrix
-// multiplication" (ACM TOMS 2008): op(B) is packed into column panels NR wide, and each
+// multiplication" (ACM TOMS 2008): op(B) is cut into column panels NR wide (packed when its rows
+// are not contiguous), and each
 // MR x NR block of C is accumulated in registers over the whole k loop, one broadcast of A
 // times NV vectors of B per row. Unlike a full BLAS, A is read in place (no packing) and only k
 // is blocked (so that a packed panel stays in L2); that is enough up to the ODE-Net's sizes.
@@ -32,9 +33,11 @@ struct Strides {
     std::size_t row, col;
 };
 
-// C[0..MR, 0..cols) = A-rows x panel + beta C, with A(r, kk) = a[r * sa.row + kk * sa.col].
+// C[0..MR, 0..cols) = A-rows x panel + beta C, with A(r, kk) = a[r * sa.row + kk * sa.col] and
+// row kk of the panel at panel + kk * pld.
 template <class T, std::size_t MR>
-void micro_kernel(std::size_t k, const T* a, Strides sa, const T* panel, T* c, Strides sc, std::size_t cols, T beta) {
+void micro_kernel(std::size_t k, const T* a, Strides sa, const T* panel, std::size_t pld, T* c, Strides sc,
+                  std::size_t cols, T beta) {
     using Batch = typename Blocking<T>::Batch;
     constexpr std::size_t NV = Blocking<T>::nv, L = Blocking<T>::lanes, NR = Blocking<T>::nr;
     Batch acc[MR][NV];
@@ -43,10 +46,10 @@ void micro_kernel(std::size_t k, const T* a, Strides sa, const T* panel, T* c, S
 #pragma GCC unroll 8
         for (std::size_t v = 0; v < NV; ++v) acc[r][v] = Batch(T(0));
     for (std::size_t kk = 0; kk < k; ++kk) {
-        const T* bp = panel + kk * NR;
+        const T* bp = panel + kk * pld;
         Batch b[NV];
 #pragma GCC unroll 8
-        for (std::size_t v = 0; v < NV; ++v) b[v] = Batch::load_aligned(bp + v * L);
+        for (std::size_t v = 0; v < NV; ++v) b[v] = Batch::load_unaligned(bp + v * L);
         const T* ap = a + kk * sa.col;
 #pragma GCC unroll 8
         for (std::size_t r = 0; r < MR; ++r) {
@@ -83,11 +86,11 @@ void micro_kernel(std::size_t k, const T* a, Strides sa, const T* panel, T* c, S
 }
 
 template <class T, std::size_t MR>
-void rows_tail(std::size_t rows, std::size_t k, const T* a, Strides sa, const T* panel, T* c, Strides sc,
-               std::size_t cols, T beta) {
+void rows_tail(std::size_t rows, std::size_t k, const T* a, Strides sa, const T* panel, std::size_t pld, T* c,
+               Strides sc, std::size_t cols, T beta) {
     if constexpr (MR > 0) {
-        if (rows == MR) return micro_kernel<T, MR>(k, a, sa, panel, c, sc, cols, beta);
-        rows_tail<T, MR - 1>(rows, k, a, sa, panel, c, sc, cols, beta);
+        if (rows == MR) return micro_kernel<T, MR>(k, a, sa, panel, pld, c, sc, cols, beta);
+        rows_tail<T, MR - 1>(rows, k, a, sa, panel, pld, c, sc, cols, beta);
     }
 }
 
@@ -126,26 +129,35 @@ constexpr std::size_t kc_block() {
     return (std::size_t{128} << 10) / (Blocking<T>::nr * sizeof(T));
 }
 
-// C = op(A) op(B) + beta C with all operands given by strides.
+// C = op(A) op(B) + beta C with all operands given by strides. When op(B)'s rows are contiguous
+// and short (at most 2 NR apart, as in the 64-wide layers of FFJORD's networks) its full panels
+// are read in place: a panel is then NR columns of B, rows ldb apart, close to the packed
+// layout, and only a partial last panel is packed. A transposed or wide B is packed whole
+// (bench_gemm: in place was 15% slower on the large MLP's 1024-wide rows).
 template <class T>
 void product(std::size_t m, std::size_t n, std::size_t k, const T* a, Strides sa, const T* b, Strides sb, T beta, T* c,
              Strides sc) {
     constexpr std::size_t MR = Blocking<T>::mr, NR = Blocking<T>::nr, KC = kc_block<T>();
+    const bool in_place = sb.col == 1 && sb.row <= 2 * NR;
+    const std::size_t first_packed = in_place ? n / NR * NR : 0;  // columns from here on are packed
     for (std::size_t k0 = 0; k0 == 0 || k0 < k; k0 += KC) {
         const std::size_t kb = std::min(KC, k - k0);
         const T beta_block = k0 == 0 ? beta : T(1);  // later k blocks add to the first
-        const T* packed = pack_b(n, kb, b + k0 * sb.row, sb);
+        const T* b_block = b + k0 * sb.row;
+        const T* packed = first_packed < n ? pack_b(n - first_packed, kb, b_block + first_packed * sb.col, sb) : nullptr;
         const T* a_block = a + k0 * sa.col;
         for (std::size_t j0 = 0; j0 < n; j0 += NR) {
             const std::size_t cols = std::min(NR, n - j0);
-            const T* panel = packed + (j0 / NR) * kb * NR;
+            const bool direct = j0 < first_packed;
+            const T* panel = direct ? b_block + j0 : packed + (j0 - first_packed) / NR * kb * NR;
+            const std::size_t pld = direct ? sb.row : NR;
             T* c_panel = c + j0 * sc.col;
             std::size_t i = 0;
             for (; i + MR <= m; i += MR) {
-                micro_kernel<T, MR>(kb, a_block + i * sa.row, sa, panel, c_panel + i * sc.row, sc, cols, beta_block);
+                micro_kernel<T, MR>(kb, a_block + i * sa.row, sa, panel, pld, c_panel + i * sc.row, sc, cols, beta_block);
             }
             if (i < m) {
-                rows_tail<T, MR - 1>(m - i, kb, a_block + i * sa.row, sa, panel, c_panel + i * sc.row, sc, cols,
+                rows_tail<T, MR - 1>(m - i, kb, a_block + i * sa.row, sa, panel, pld, c_panel + i * sc.row, sc, cols,
                                      beta_block);
             }
         }
