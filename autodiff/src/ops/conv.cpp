@@ -22,6 +22,7 @@
 #include <memory>
 #include <vector>
 
+#include <xsimd/xsimd.hpp>
 #include <xtensor/xbuilder.hpp>
 
 #include "dispatch.hpp"
@@ -186,6 +187,36 @@ std::ptrdiff_t tap_shift(const Geometry& g, std::size_t i, std::size_t j) {
     return (std::ptrdiff_t(i) - std::ptrdiff_t(g.pad)) * std::ptrdiff_t(g.w) + std::ptrdiff_t(j) - std::ptrdiff_t(g.pad);
 }
 
+// dst[p] = mask[p] != 0 ? src[p + d] : 0 for p in [lo, hi) (where p + d >= 0), in explicit
+// vectors: GCC's own vectorisation of the select spilled a register per iteration.
+template <class T>
+void masked_copy(const T* src, std::ptrdiff_t d, const T* mask, T* dst, std::size_t lo, std::size_t hi) {
+    using Batch = xsimd::batch<T>;
+    constexpr std::size_t L = Batch::size;
+    const Batch zero(T(0));
+    std::size_t p = lo;
+    for (; p + L <= hi; p += L) {
+        const Batch v = Batch::load_unaligned(src + (std::ptrdiff_t(p) + d));
+        xsimd::select(Batch::load_unaligned(mask + p) != zero, v, zero).store_unaligned(dst + p);
+    }
+    for (; p < hi; ++p) dst[p] = mask[p] != T(0) ? src[std::ptrdiff_t(p) + d] : T(0);
+}
+
+// dst[p + d] += mask[p] != 0 ? src[p] : 0 for p in [lo, hi) (where p + d >= 0).
+template <class T>
+void masked_add(const T* src, const T* mask, T* dst, std::ptrdiff_t d, std::size_t lo, std::size_t hi) {
+    using Batch = xsimd::batch<T>;
+    constexpr std::size_t L = Batch::size;
+    const Batch zero(T(0));
+    std::size_t p = lo;
+    for (; p + L <= hi; p += L) {
+        const Batch v = xsimd::select(Batch::load_unaligned(mask + p) != zero, Batch::load_unaligned(src + p), zero);
+        T* out = dst + (std::ptrdiff_t(p) + d);
+        (Batch::load_unaligned(out) + v).store_unaligned(out);
+    }
+    for (; p < hi; ++p) dst[std::ptrdiff_t(p) + d] += mask[p] != T(0) ? src[p] : T(0);
+}
+
 // cols (K x ld) from the staged input xs (C x ld).
 template <class T>
 void im2col_same_width(const T* xs, const Geometry& g, const T* masks, std::size_t mask_ld, T* cols, std::size_t ld) {
@@ -198,11 +229,7 @@ void im2col_same_width(const T* xs, const Geometry& g, const T* masks, std::size
                 const Span sp = shifted_range(d, ld);
                 const T* src = xs + c * ld;
                 std::fill(row, row + sp.lo, T(0));
-                // The read is unconditional (in range by sp) so that the select compiles to a blend.
-                for (std::size_t p = sp.lo; p < sp.hi; ++p) {
-                    const T v = src[std::ptrdiff_t(p) + d];
-                    row[p] = m[p] != T(0) ? v : T(0);
-                }
+                masked_copy(src, d, m, row, sp.lo, sp.hi);
                 std::fill(row + sp.hi, row + ld, T(0));
             }
         }
@@ -220,8 +247,7 @@ void col2im_same_width(const T* cols, std::size_t ld, const Geometry& g, const T
                 const T* m = masks + (i * g.kw + j) * mask_ld;
                 const std::ptrdiff_t d = tap_shift(g, i, j);
                 const Span sp = shifted_range(d, ld);
-                T* dst = dxs + c * ld;
-                for (std::size_t p = sp.lo; p < sp.hi; ++p) dst[std::ptrdiff_t(p) + d] += m[p] != T(0) ? row[p] : T(0);
+                masked_add(row, m, dxs + c * ld, d, sp.lo, sp.hi);
             }
         }
     }
