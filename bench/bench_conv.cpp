@@ -1,8 +1,10 @@
 // conv2d at the MNIST ODE-Net's sizes (batch 128, 64 channels, float32), forward and
-// forward + backward, next to the baseline of one sgemm with the same multiply-adds
-// (O x C·kh·kw x N·H'·W'): the gap is what im2col, col2im and the layout copies cost.
+// forward + backward, next to two baselines: one GEMM with the forward's multiply-adds
+// (O x C·kh·kw x N·H'·W'), and the chunked GEMMs conv2d itself runs forward and backward. The
+// gap is what im2col, col2im and the layout copies cost.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "odenet/autodiff.hpp"
@@ -61,9 +63,32 @@ void BM_sgemm_baseline(benchmark::State& state) {
     set_flops(state, c, 1);
 }
 
+// Baseline 2: the GEMMs conv2d's forward and backward run, as it runs them (chunks of about 512
+// output columns: forward O x K x cols, input gradient K x O x cols (Aᵀ), weight gradient
+// O x cols x K (Bᵀ, accumulated)), on ready-made buffers. The gap to BM_conv2d_forward_backward
+// is what im2col, col2im and the layout copies cost.
+void BM_conv_chunk_gemms(benchmark::State& state) {
+    const ConvCase c = kCases[state.range(0)];
+    const std::size_t out = (c.hw + 2 * c.padding - c.kernel) / c.stride + 1, pixels = out * out;
+    const std::size_t o = kChannels, k = kChannels * c.kernel * c.kernel;
+    const std::size_t per_chunk = std::clamp<std::size_t>(512 / pixels, 1, kBatch);
+    std::vector<float> w(o * k, 0.5f), cols(k * per_chunk * pixels, 0.25f), y(o * per_chunk * pixels), dw(o * k);
+    for (auto _ : state) {
+        for (std::size_t n0 = 0; n0 < kBatch; n0 += per_chunk) {
+            const std::size_t ld = std::min(per_chunk, kBatch - n0) * pixels;
+            gemm(false, false, o, ld, k, w.data(), k, cols.data(), ld, 0.0f, y.data(), ld);
+            gemm(true, false, k, ld, o, w.data(), k, y.data(), ld, 0.0f, cols.data(), ld);
+            gemm(false, true, o, k, ld, y.data(), ld, cols.data(), ld, 1.0f, dw.data(), k);
+        }
+        benchmark::ClobberMemory();
+    }
+    set_flops(state, c, 3);
+}
+
 }  // namespace
 
 BENCHMARK(BM_conv2d_forward)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_conv2d_forward_backward)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_sgemm_baseline)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_conv_chunk_gemms)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
 #include "bench_main.hpp"  // BENCH_THREADS=1 or 2 sets the thread count

@@ -106,16 +106,28 @@ const T* pack_b(std::size_t n, std::size_t k, const T* b, Strides sb) {
     const std::size_t panels = (n + NR - 1) / NR;
     buffer.resize(panels * k * NR);
     T* out = buffer.data();
-    for (std::size_t p = 0; p < panels; ++p) {
+    for (std::size_t p = 0; p < panels; ++p, out += k * NR) {
         const std::size_t j0 = p * NR, cols = std::min(NR, n - j0);
-        for (std::size_t kk = 0; kk < k; ++kk, out += NR) {
-            const T* row = b + kk * sb.row + j0 * sb.col;
-            if (sb.col == 1) {
-                std::copy(row, row + cols, out);
-            } else {
-                for (std::size_t j = 0; j < cols; ++j) out[j] = row[j * sb.col];
+        if (sb.row == 1 && sb.col != 1) {
+            // A transposed B: its columns are contiguous. Read them in order and write the
+            // panel with stride NR (it stays in cache); reading across rows ldb apart instead
+            // touched a new cache line, often a new page, per element.
+            for (std::size_t j = 0; j < cols; ++j) {
+                const T* column = b + (j0 + j) * sb.col;
+                for (std::size_t kk = 0; kk < k; ++kk) out[kk * NR + j] = column[kk];
             }
-            std::fill(out + cols, out + NR, T(0));
+            for (std::size_t kk = 0; kk < k; ++kk) std::fill(out + kk * NR + cols, out + (kk + 1) * NR, T(0));
+            continue;
+        }
+        for (std::size_t kk = 0; kk < k; ++kk) {
+            const T* row = b + kk * sb.row + j0 * sb.col;
+            T* dst = out + kk * NR;
+            if (sb.col == 1) {
+                std::copy(row, row + cols, dst);
+            } else {
+                for (std::size_t j = 0; j < cols; ++j) dst[j] = row[j * sb.col];
+            }
+            std::fill(dst + cols, dst + NR, T(0));
         }
     }
     return buffer.data();

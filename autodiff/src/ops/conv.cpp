@@ -19,6 +19,7 @@
 // rows and zero-fills the padding (see Note [Same-width fast path] for 'same' convolutions).
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -76,70 +77,67 @@ Geometry geometry(const Shape& x, const Shape& w, Conv2dOptions opt, const char*
             opt.stride, opt.padding};
 }
 
-// Output columns [lo, hi) whose input column ox·stride + j - pad lies inside [0, w).
+// Output columns [lo, hi) of a row: a range of entries.
 struct Span {
     std::size_t lo, hi;
 };
-Span valid_columns(const Geometry& g, std::size_t j) {
-    const std::size_t s = g.stride;
-    const std::size_t lo = g.pad > j ? (g.pad - j + s - 1) / s : 0;
-    const std::size_t hi = g.w + g.pad > j ? std::min(g.wo, (g.w + g.pad - j - 1) / s + 1) : 0;
-    return {std::min(lo, hi), hi};
-}
 
-// cols[(c, i, j), p] = x[c, oy·s + i - pad, ox·s + j - pad] (0 outside), rows ld apart.
-// Any stride: one run per output row.
-template <class T>
-void im2col_rows(const T* x, const Geometry& g, T* cols, std::size_t ld) {
-    for (std::size_t j = 0; j < g.kw; ++j) {
-        const Span sp = valid_columns(g, j);
-        for (std::size_t c = 0; c < g.c; ++c) {
-            for (std::size_t i = 0; i < g.kh; ++i) {
-                T* row = cols + ((c * g.kh + i) * g.kw + j) * ld;
-                for (std::size_t oy = 0; oy < g.ho; ++oy) {
-                    T* dst = row + oy * g.wo;
-                    const std::size_t iy = oy * g.stride + i;  // + pad
-                    if (iy < g.pad || iy >= g.h + g.pad) {
-                        std::fill_n(dst, g.wo, T(0));
-                        continue;
-                    }
-                    std::fill_n(dst, sp.lo, T(0));
-                    std::fill(dst + sp.hi, dst + g.wo, T(0));
-                    if (sp.lo == sp.hi) continue;
-                    // src[k·s] is input column (lo + k)·s + j - pad, inside the row by the choice of lo.
-                    const T* src = x + (c * g.h + iy - g.pad) * g.w + (sp.lo * g.stride + j - g.pad);
-                    if (g.stride == 1) {
-                        std::copy_n(src, sp.hi - sp.lo, dst + sp.lo);
-                    } else {
-                        for (std::size_t k = 0; k < sp.hi - sp.lo; ++k) dst[sp.lo + k] = src[k * g.stride];
-                    }
+// Note [Tap tables]
+// The general path (any stride; the ODE-Net's 4x4 stride-2 downsampling) reads, for tap (i, j)
+// and output pixel q = (oy, ox), pixel (oy·s + i, ox·s + j) of the input plane padded by `pad`
+// zeros on every side. That offset depends only on the tap and q, so it is computed once per
+// call into a table, and im2col / col2im become one branch-free gather / scatter loop per
+// (channel, tap, sample) over a padded copy of the plane. The row-by-row version it replaced
+// spent more on per-run bookkeeping (runs of 6 entries at 6x6 outputs) than on the copies.
+void tap_tables(const Geometry& g, std::int32_t* tables) {
+    for (std::size_t i = 0; i < g.kh; ++i) {
+        for (std::size_t j = 0; j < g.kw; ++j) {
+            std::int32_t* t = tables + (i * g.kw + j) * g.pixels();
+            for (std::size_t oy = 0; oy < g.ho; ++oy) {
+                for (std::size_t ox = 0; ox < g.wo; ++ox) {
+                    const std::size_t y = oy * g.stride + i, x = ox * g.stride + j;  // + pad
+                    t[oy * g.wo + ox] = std::int32_t(y * (g.w + 2 * g.pad) + x);  // in the padded plane
                 }
             }
         }
     }
 }
 
-// The adjoint of im2col: dx[c, iy, ix] += cols[(c, i, j), p] for every p reading (iy, ix).
+// cols[(c, i, j), q] = x[c, table_ij[q]] (0 for padding), rows ld apart, for one sample. The
+// plane is first copied into `padded` with a zero border, where every table entry is valid:
+// the gather then has no branch (and compiles to vector gathers).
 template <class T>
-void col2im_rows(const T* cols, std::size_t ld, const Geometry& g, T* dx) {
-    for (std::size_t j = 0; j < g.kw; ++j) {
-        const Span sp = valid_columns(g, j);
-        for (std::size_t c = 0; c < g.c; ++c) {
-            for (std::size_t i = 0; i < g.kh; ++i) {
-                const T* row = cols + ((c * g.kh + i) * g.kw + j) * ld;
-                if (sp.lo == sp.hi) continue;
-                for (std::size_t oy = 0; oy < g.ho; ++oy) {
-                    const std::size_t iy = oy * g.stride + i;
-                    if (iy < g.pad || iy >= g.h + g.pad) continue;
-                    const T* src = row + oy * g.wo + sp.lo;
-                    T* dst = dx + (c * g.h + iy - g.pad) * g.w + (sp.lo * g.stride + j - g.pad);
-                    if (g.stride == 1) {
-                        for (std::size_t k = 0; k < sp.hi - sp.lo; ++k) dst[k] += src[k];
-                    } else {
-                        for (std::size_t k = 0; k < sp.hi - sp.lo; ++k) dst[k * g.stride] += src[k];
-                    }
-                }
-            }
+void im2col_tables(const T* x, const Geometry& g, const std::int32_t* tables, T* padded, T* cols, std::size_t ld) {
+    const std::size_t P = g.pixels(), wp = g.w + 2 * g.pad, hp = g.h + 2 * g.pad;
+    for (std::size_t c = 0; c < g.c; ++c) {
+        const T* plane = x + c * g.h * g.w;
+        std::fill_n(padded, hp * wp, T(0));
+        for (std::size_t y = 0; y < g.h; ++y) std::copy_n(plane + y * g.w, g.w, padded + (y + g.pad) * wp + g.pad);
+        for (std::size_t tap = 0; tap < g.kh * g.kw; ++tap) {
+            T* row = cols + (c * g.kh * g.kw + tap) * ld;
+            const std::int32_t* t = tables + tap * P;
+            for (std::size_t q = 0; q < P; ++q) row[q] = padded[t[q]];
+        }
+    }
+}
+
+// The adjoint: dx[c, table_ij[q]] += cols[(c, i, j), q], through a padded plane whose border
+// (the padding's gradient) is dropped. Within one tap the table is injective, so the adds of a
+// row never collide.
+template <class T>
+void col2im_tables(const T* cols, std::size_t ld, const Geometry& g, const std::int32_t* tables, T* padded, T* dx) {
+    const std::size_t P = g.pixels(), wp = g.w + 2 * g.pad, hp = g.h + 2 * g.pad;
+    for (std::size_t c = 0; c < g.c; ++c) {
+        std::fill_n(padded, hp * wp, T(0));
+        for (std::size_t tap = 0; tap < g.kh * g.kw; ++tap) {
+            const T* row = cols + (c * g.kh * g.kw + tap) * ld;
+            const std::int32_t* t = tables + tap * P;
+            for (std::size_t q = 0; q < P; ++q) padded[t[q]] += row[q];
+        }
+        T* plane = dx + c * g.h * g.w;
+        for (std::size_t y = 0; y < g.h; ++y) {
+            const T* src = padded + (y + g.pad) * wp + g.pad;
+            for (std::size_t x = 0; x < g.w; ++x) plane[y * g.w + x] += src[x];
         }
     }
 }
@@ -279,6 +277,8 @@ struct Workspace {
     T* stage = nullptr;
     T* masks = nullptr;
     std::size_t mask_ld;
+    const std::int32_t* tables = nullptr;  // general path: Note [Tap tables], and a padded plane
+    T* padded = nullptr;
     Workspace(const Geometry& g, std::size_t ld) : mask_ld(ld) {
         const bool staged = same_width(g);
         const std::size_t n_cols = g.rows() * ld, n_other = g.o * ld;
@@ -292,6 +292,14 @@ struct Workspace {
             stage = other + n_other;
             masks = stage + n_stage;
             same_width_masks(g, ld, masks);
+        } else {
+            thread_local std::vector<std::int32_t> table_buffer;
+            table_buffer.resize(g.kh * g.kw * g.pixels());
+            tap_tables(g, table_buffer.data());
+            tables = table_buffer.data();
+            thread_local std::vector<T> plane_buffer;
+            plane_buffer.resize((g.h + 2 * g.pad) * (g.w + 2 * g.pad));
+            padded = plane_buffer.data();
         }
     }
 };
@@ -304,7 +312,7 @@ void im2col_chunk(const T* x, std::size_t n0, std::size_t nb, const Geometry& g,
         to_chunk(x, n0, nb, g.c, g.h * g.w, ws.stage);
         return im2col_same_width(ws.stage, g, ws.masks, ws.mask_ld, ws.cols, ld);
     }
-    for (std::size_t b = 0; b < nb; ++b) im2col_rows(x + (n0 + b) * sample, g, ws.cols + b * g.pixels(), ld);
+    for (std::size_t b = 0; b < nb; ++b) im2col_tables(x + (n0 + b) * sample, g, ws.tables, ws.padded, ws.cols + b * g.pixels(), ld);
 }
 
 // dx of samples [n0, n0 + nb) (zero on entry) += col2im of cols.
@@ -315,7 +323,7 @@ void col2im_chunk(Workspace<T>& ws, std::size_t ld, std::size_t n0, std::size_t 
         col2im_same_width(ws.cols, ld, g, ws.masks, ws.mask_ld, ws.stage);
         return from_chunk(ws.stage, n0, nb, g.c, g.h * g.w, dx);
     }
-    for (std::size_t b = 0; b < nb; ++b) col2im_rows(ws.cols + b * g.pixels(), ld, g, dx + (n0 + b) * sample);
+    for (std::size_t b = 0; b < nb; ++b) col2im_tables(ws.cols + b * g.pixels(), ld, g, ws.tables, ws.padded, dx + (n0 + b) * sample);
 }
 
 template <class T>
