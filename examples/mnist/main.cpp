@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
     app.add_option("--batch-size", o.batch_size, "")->capture_default_str();
     app.add_option("--lr", o.lr, "learning rate at batch 128 (scaled by batch/128)")->capture_default_str();
     app.add_option("--schedule", o.schedule,
-                   "x0.1 three times: 'scaled' at 3/8, 5/8, 7/8 of the run, 'paper' at epochs 60, 100, 140")
+                   "x0.1 three times: 'paper' at epochs 60, 100, 140; 'scaled' at 3/8, 5/8, 7/8 of the run")
         ->check(CLI::IsMember({"scaled", "paper"}))
         ->capture_default_str();
     app.add_option("--tol", o.tol, "dopri5 rtol = atol of the ODE block")->capture_default_str();

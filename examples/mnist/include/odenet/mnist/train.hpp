@@ -62,9 +62,9 @@ struct TrainOptions {
     std::size_t epochs = 1;       ///< total epochs to reach (a resumed run continues up to it)
     std::size_t batch_size = 128;
     double lr = 0.1;              ///< scaled by batch_size / 128, as the reference
-    /// "scaled": x0.1 at 3/8, 5/8 and 7/8 of the run's steps (the paper's epochs 60, 100, 140 of
-    /// 160, for a run of any length); "paper": x0.1 at epochs 60, 100, 140.
-    std::string schedule = "scaled";
+    /// "paper": x0.1 at epochs 60, 100, 140; "scaled": x0.1 at 3/8, 5/8 and 7/8 of the run's
+    /// steps (the paper's fractions of 160 epochs, for a run of any length).
+    std::string schedule = "paper";
     double tol = 1e-3;
     bool crop = false;            ///< RandomCrop(28, padding=4) augmentation
     std::size_t limit_train = 0, limit_test = 0;  ///< 0 = all
