@@ -154,7 +154,7 @@ void run(GraphTask& task, const std::vector<std::vector<std::size_t>>* captures,
         if (captures) {
             for (std::size_t input : (*captures)[k]) (*results)[input] = grad_output;
         }
-        const std::vector<Edge>& edges = node->edges();
+        const Edges& edges = node->edges();
         std::uint32_t needs = 0;
         for (std::size_t i = 0; i < edges.size() && i < 32; ++i) {
             if (wanted(task, edges[i].node.get(), captures != nullptr)) needs |= 1u << i;
