@@ -4,7 +4,8 @@
 // reference) and the accumulator points back without owning. The other way round (graphs
 // owning accumulators that own their leaves) made a new accumulator for every graph, two heap
 // allocations and a lock per leaf per step, and a gradient kept with create_graph, whose graph
-// reaches the accumulator, held its own leaf alive in a cycle.
+// reaches the accumulator, always held its own leaf alive in a cycle. (A backward formula that
+// saves the leaf itself, as mul's does, still makes one with create_graph, as in PyTorch.)
 // A leaf may die while a graph still reaches its accumulator (a temporary parameter): its
 // destructor detaches the accumulator under the accumulator's lock, and gradients arriving after
 // that are dropped, since no Var can see them.
