@@ -15,7 +15,8 @@
 //   library, so a thread caches at most 32 * 128 KiB = 4 MiB however much it allocated.
 // - At thread exit the lists are emptied, and later frees on that thread (destructors of
 //   statics) go straight to the C library.
-// - Under AddressSanitizer cached blocks are poisoned, so a use after free is still reported.
+// - Under AddressSanitizer cached blocks are poisoned, so a use after free is still reported,
+//   and so is the rounding of a block beyond the size asked for, so an overrun is too.
 #include "odenet/core/buffer_allocator.hpp"
 
 #include <bit>
@@ -89,23 +90,28 @@ void* system_allocate(std::size_t bytes) {
 void* buffer_allocate(std::size_t bytes) {
     if (bytes > kMaxCachedBytes) return system_allocate(bytes);
     const std::size_t c = size_class(bytes);
-    if (FreeBlock* block = lists.head[c]) {
-        ODENET_UNPOISON(block, kMinClassBytes << c);
-        lists.head[c] = block->next;
+    void* block = lists.head[c];
+    if (block) {
+        ODENET_UNPOISON(block, sizeof(FreeBlock));
+        lists.head[c] = lists.head[c]->next;
         --lists.count[c];
-        return block;
+    } else {
+        block = system_allocate(kMinClassBytes << c);
     }
-    return system_allocate(kMinClassBytes << c);
+    ODENET_POISON(block, kMinClassBytes << c);  // only the bytes asked for are addressable
+    ODENET_UNPOISON(block, bytes);
+    return block;
 }
 
 void buffer_deallocate(void* block, std::size_t bytes) noexcept {
     if (!block) return;
-    if (bytes > kMaxCachedBytes || lists.closed) {
+    if (bytes > kMaxCachedBytes) {
         std::free(block);
         return;
     }
     const std::size_t c = size_class(bytes);
-    if (lists.count[c] >= kMaxBlocksPerClass) {
+    if (lists.closed || lists.count[c] >= kMaxBlocksPerClass) {
+        ODENET_UNPOISON(block, kMinClassBytes << c);
         std::free(block);
         return;
     }
@@ -114,6 +120,7 @@ void buffer_deallocate(void* block, std::size_t bytes) noexcept {
         (void)drainer;
         lists.draining_registered = true;
     }
+    ODENET_UNPOISON(block, sizeof(FreeBlock));
     auto* free_block = static_cast<FreeBlock*>(block);
     free_block->next = lists.head[c];
     lists.head[c] = free_block;
