@@ -9,6 +9,9 @@
 #include "odenet/autodiff/engine.hpp"
 
 #include <algorithm>
+#include <memory>
+#include <optional>
+#include <span>
 
 #include "odenet/autodiff/grad_mode.hpp"
 #include "odenet/autodiff/node.hpp"
@@ -35,25 +38,74 @@ struct SavedSlot {
     std::size_t slot;
 };
 
-struct GraphTask {
-    std::uint64_t id = next_task_id.fetch_add(1, std::memory_order_relaxed);
+// Note [Task scratch]
+// A backward through a small graph used to allocate a dozen vectors (the task's nodes, buffers
+// and flags, its roots and seeds, the search stack), a good part of the cost of one op and its
+// backward. Their storage is kept instead between runs in a thread-local TaskScratch, one per
+// nesting depth since tasks nest (see Note [Engine slots]). A task clears what it used when it
+// ends, so no Var or node outlives it there; capacities above kKeepCapacity are given back, so
+// that one backward over a long solver graph does not pin its memory for the thread's life.
+constexpr std::size_t kKeepCapacity = 1 << 12;
+
+template <class V>
+void clear_keeping_capacity(V& v) {
+    v.clear();
+    if (v.capacity() > kKeepCapacity) V().swap(v);
+}
+
+struct TaskScratch {
     std::vector<Node*> nodes;  // interior nodes reachable from the roots, descending sequence number
     std::vector<Var> buffers;  // summed incoming gradient per node (PyTorch's InputBuffer)
     std::vector<char> needed;  // whether running the node can reach a requested input
     std::vector<SavedSlot> saved;
     // grad(): accumulator -> input index, sorted by accumulator address.
     std::vector<std::pair<Node*, std::size_t>> leaf_captures;
+    std::vector<std::vector<std::size_t>> captures;  // grad(): node slot -> input indices
+    std::vector<Node*> stack;                        // collect()'s search stack
+    std::vector<NodePtr> roots;  // owned: a root accumulator may exist only through this
+    std::vector<Node*> root_ptrs;
+    std::vector<Var> seeds;
+    std::vector<NodePtr> input_edges;  // keeps the inputs' accumulators alive during the run
 
-    GraphTask() { active_tasks.push_back(id); }
+    void clear() {
+        // Gradients and owning handles first (they may free nodes), raw pointers after.
+        clear_keeping_capacity(buffers);
+        clear_keeping_capacity(seeds);
+        clear_keeping_capacity(captures);
+        clear_keeping_capacity(input_edges);
+        clear_keeping_capacity(roots);
+        clear_keeping_capacity(nodes);
+        clear_keeping_capacity(needed);
+        clear_keeping_capacity(saved);
+        clear_keeping_capacity(leaf_captures);
+        clear_keeping_capacity(stack);
+        clear_keeping_capacity(root_ptrs);
+    }
+};
+
+TaskScratch& scratch_at_depth(std::size_t depth) {
+    thread_local std::vector<std::unique_ptr<TaskScratch>> by_depth;  // stable addresses as it grows
+    while (by_depth.size() <= depth) by_depth.push_back(std::make_unique<TaskScratch>());
+    return *by_depth[depth];
+}
+
+// One run of the reverse pass; it works in the scratch of its nesting depth (task->nodes, ...).
+class GraphTask {
+public:
+    GraphTask() : s_(scratch_at_depth(active_tasks.size())) { active_tasks.push_back(id); }
     ~GraphTask() {
-        for (auto it = saved.rbegin(); it != saved.rend(); ++it) {
+        for (auto it = s_.saved.rbegin(); it != s_.saved.rend(); ++it) {
             it->node->task_id_ = it->task_id;
             it->node->task_slot_ = it->slot;
         }
+        s_.clear();
         active_tasks.pop_back();
     }
     GraphTask(const GraphTask&) = delete;
     GraphTask& operator=(const GraphTask&) = delete;
+
+    TaskScratch* operator->() { return &s_; }
+    const TaskScratch* operator->() const { return &s_; }
 
     bool owns(const Node* node) const { return node->task_id_ == id; }
     std::size_t slot(const Node* node) const { return node->task_slot_; }
@@ -63,21 +115,22 @@ struct GraphTask {
         if (node->task_id_ == id) return false;
         if (node->task_id_ != 0 &&
             std::find(active_tasks.begin(), active_tasks.end(), node->task_id_) != active_tasks.end()) {
-            saved.push_back({node, node->task_id_, node->task_slot_});
+            s_.saved.push_back({node, node->task_id_, node->task_slot_});
         }
         node->task_id_ = id;
-        nodes.push_back(node);
+        s_.nodes.push_back(node);
         return true;
     }
+
+    const std::uint64_t id = next_task_id.fetch_add(1, std::memory_order_relaxed);
+
+private:
+    TaskScratch& s_;
 };
 
 // 1. collect: iterative depth-first search (a recursive one overflows on long solver graphs).
 void collect(GraphTask& task, const std::vector<Node*>& roots) {
-    // One search stack per nesting depth, kept between calls (no allocation per backward).
-    thread_local std::vector<std::vector<Node*>> stacks;
-    if (stacks.size() < active_tasks.size()) stacks.resize(active_tasks.size());
-    std::vector<Node*>& stack = stacks[active_tasks.size() - 1];
-    stack.clear();
+    std::vector<Node*>& stack = task->stack;
     for (Node* root : roots) {
         if (!root->is_accumulator() && task.claim(root)) stack.push_back(root);
     }
@@ -91,10 +144,10 @@ void collect(GraphTask& task, const std::vector<Node*>& roots) {
     }
     // 2. order: a node's inputs were created before it, so descending sequence numbers are a
     // topological order; each node then runs once, however many paths reach it.
-    std::sort(task.nodes.begin(), task.nodes.end(),
+    std::sort(task->nodes.begin(), task->nodes.end(),
               [](const Node* a, const Node* b) { return a->sequence_nr() > b->sequence_nr(); });
-    for (std::size_t i = 0; i < task.nodes.size(); ++i) task.nodes[i]->task_slot_ = i;
-    task.buffers.resize(task.nodes.size());
+    for (std::size_t i = 0; i < task->nodes.size(); ++i) task->nodes[i]->task_slot_ = i;
+    task->buffers.resize(task->nodes.size());
 }
 
 void accumulate(Var& buffer, Var incoming) {
@@ -122,24 +175,24 @@ Var implicit_grad_output(const Var& output, const Var& given, const char* where,
 // result of a captured leaf (grad). Gradients for leaves grad() does not want are dropped.
 void deliver(GraphTask& task, Node* target, Var g, std::vector<Var>* results) {
     if (!target->is_accumulator()) {
-        accumulate(task.buffers[task.slot(target)], std::move(g));
+        accumulate(task->buffers[task.slot(target)], std::move(g));
         return;
     }
     if (!results) {
         target->apply(g, 0);
         return;
     }
-    auto it = std::lower_bound(task.leaf_captures.begin(), task.leaf_captures.end(), std::make_pair(target, std::size_t{0}));
-    for (; it != task.leaf_captures.end() && it->first == target; ++it) accumulate((*results)[it->second], g);
+    auto it = std::lower_bound(task->leaf_captures.begin(), task->leaf_captures.end(), std::make_pair(target, std::size_t{0}));
+    for (; it != task->leaf_captures.end() && it->first == target; ++it) accumulate((*results)[it->second], g);
 }
 
 bool wanted(const GraphTask& task, const Node* target, bool capturing) {
     if (!target) return false;
-    if (!target->is_accumulator()) return task.needed[task.slot(target)];
+    if (!target->is_accumulator()) return task->needed[task.slot(target)];
     if (!capturing) return true;
-    auto it = std::lower_bound(task.leaf_captures.begin(), task.leaf_captures.end(),
+    auto it = std::lower_bound(task->leaf_captures.begin(), task->leaf_captures.end(),
                                std::make_pair(const_cast<Node*>(target), std::size_t{0}));
-    return it != task.leaf_captures.end() && it->first == target;
+    return it != task->leaf_captures.end() && it->first == target;
 }
 
 // 3. run. With `captures` (grad()), the gradient reaching each captured node is returned and
@@ -147,14 +200,14 @@ bool wanted(const GraphTask& task, const Node* target, bool capturing) {
 void run(GraphTask& task, const std::vector<std::vector<std::size_t>>* captures, std::vector<Var>* results,
          bool create_graph, bool retain_graph) {
     EnableGradGuard mode(create_graph);
-    for (std::size_t k = 0; k < task.nodes.size(); ++k) {
-        if (!task.needed[k] || !task.buffers[k].defined()) continue;
-        Node* node = task.nodes[k];
-        Var grad_output = std::move(task.buffers[k]);
+    for (std::size_t k = 0; k < task->nodes.size(); ++k) {
+        if (!task->needed[k] || !task->buffers[k].defined()) continue;
+        Node* node = task->nodes[k];
+        Var grad_output = std::move(task->buffers[k]);
         if (captures) {
             for (std::size_t input : (*captures)[k]) (*results)[input] = grad_output;
         }
-        const std::vector<Edge>& edges = node->edges();
+        const Edges& edges = node->edges();
         std::uint32_t needs = 0;
         for (std::size_t i = 0; i < edges.size() && i < 32; ++i) {
             if (wanted(task, edges[i].node.get(), captures != nullptr)) needs |= 1u << i;
@@ -171,16 +224,17 @@ void run(GraphTask& task, const std::vector<std::vector<std::size_t>>* captures,
     }
 }
 
-std::vector<Var> differentiate(const std::vector<Var>& outputs, const std::vector<Var>* inputs,
-                               const std::vector<Var>& grad_outputs, const GradOptions& options, const char* where) {
+// Without inputs (backward()), gradients go into the leaves; with them (grad()), they are returned.
+std::vector<Var> differentiate(std::span<const Var> outputs, std::optional<std::span<const Var>> inputs,
+                               std::span<const Var> grad_outputs, const GradOptions& options, const char* where) {
     if (!grad_outputs.empty() && grad_outputs.size() != outputs.size()) {
         throw GraphError(where, std::to_string(outputs.size()) + " outputs but " + std::to_string(grad_outputs.size()) +
                                     " grad_outputs");
     }
     GraphTask task;
-    std::vector<NodePtr> roots;  // owned: a root accumulator may exist only through this
-    std::vector<Node*> root_ptrs;
-    std::vector<Var> seeds;
+    std::vector<NodePtr>& roots = task->roots;
+    std::vector<Node*>& root_ptrs = task->root_ptrs;
+    std::vector<Var>& seeds = task->seeds;
     for (std::size_t i = 0; i < outputs.size(); ++i) {
         if (!outputs[i].requires_grad()) {
             throw GraphError(where, "output " + std::to_string(i) +
@@ -193,13 +247,13 @@ std::vector<Var> differentiate(const std::vector<Var>& outputs, const std::vecto
     }
     collect(task, root_ptrs);
 
-    std::vector<std::vector<std::size_t>> captures;
+    std::vector<std::vector<std::size_t>>& captures = task->captures;
+    std::vector<NodePtr>& input_edges = task->input_edges;
     std::vector<Var> results;
-    std::vector<NodePtr> input_edges;  // keeps the inputs' accumulators alive during the run
     if (inputs) {
-        captures.resize(task.nodes.size());
+        captures.resize(task->nodes.size());
         results.resize(inputs->size());
-        task.needed.assign(task.nodes.size(), 0);
+        task->needed.assign(task->nodes.size(), 0);
         for (std::size_t j = 0; j < inputs->size(); ++j) {
             if (!(*inputs)[j].requires_grad()) {
                 throw GraphError(where, "input " + std::to_string(j) + " does not require grad");
@@ -207,21 +261,21 @@ std::vector<Var> differentiate(const std::vector<Var>& outputs, const std::vecto
             input_edges.push_back(gradient_edge((*inputs)[j]));
             Node* node = input_edges.back().get();
             if (node->is_accumulator()) {
-                task.leaf_captures.emplace_back(node, j);
+                task->leaf_captures.emplace_back(node, j);
             } else if (task.owns(node)) {
                 captures[task.slot(node)].push_back(j);
-                task.needed[task.slot(node)] = 1;
+                task->needed[task.slot(node)] = 1;
             }
         }
-        std::sort(task.leaf_captures.begin(), task.leaf_captures.end());
+        std::sort(task->leaf_captures.begin(), task->leaf_captures.end());
         // A node is needed when a captured node lies below it; scan upwards (ascending order).
-        for (std::size_t k = task.nodes.size(); k-- > 0;) {
-            for (const Edge& edge : task.nodes[k]->edges()) {
-                if (wanted(task, edge.node.get(), true)) task.needed[k] = 1;
+        for (std::size_t k = task->nodes.size(); k-- > 0;) {
+            for (const Edge& edge : task->nodes[k]->edges()) {
+                if (wanted(task, edge.node.get(), true)) task->needed[k] = 1;
             }
         }
     } else {
-        task.needed.assign(task.nodes.size(), 1);
+        task->needed.assign(task->nodes.size(), 1);
     }
 
     {
@@ -250,17 +304,16 @@ std::vector<Var> differentiate(const std::vector<Var>& outputs, const std::vecto
 }  // namespace
 
 void backward(const Var& loss, const Var& grad_output, GradOptions options) {
-    differentiate({loss}, nullptr, {grad_output}, options, "backward");
+    differentiate({&loss, 1}, std::nullopt, {&grad_output, 1}, options, "backward");
 }
 
 std::vector<Var> grad(const std::vector<Var>& outputs, const std::vector<Var>& inputs,
                       const std::vector<Var>& grad_outputs, GradOptions options) {
-    return differentiate(outputs, &inputs, grad_outputs, options, "grad");
+    return differentiate(outputs, inputs, grad_outputs, options, "grad");
 }
 
 Var grad(const Var& output, const Var& input, const Var& grad_output, GradOptions options) {
-    const std::vector<Var> inputs{input};
-    return differentiate({output}, &inputs, {grad_output}, options, "grad")[0];
+    return differentiate({&output, 1}, std::span<const Var>(&input, 1), {&grad_output, 1}, options, "grad")[0];
 }
 
 VjpResult vjp(const std::function<Var(const std::vector<Var>&)>& f, const std::vector<Var>& inputs, const Var& v,

@@ -11,17 +11,20 @@ namespace odenet {
 
 class GradAccumulator final : public Node {
 public:
-    explicit GradAccumulator(std::shared_ptr<VarImpl> leaf) : Node({}), leaf_(std::move(leaf)) {}
-    ~GradAccumulator() override;
+    explicit GradAccumulator(VarImpl* leaf) : Node({}), leaf_(leaf) {}
     const char* name() const override { return "GradAccumulator"; }
     /// Adds grad_output into the leaf's grad. With create_graph (grad mode on) the stored
-    /// gradient keeps its graph; otherwise it is stored detached.
+    /// gradient keeps its graph; otherwise it is stored detached. Dropped once the leaf is gone.
     Grads apply(const Var& grad_output, std::uint32_t needs) override;
-    const std::shared_ptr<VarImpl>& leaf() const { return leaf_; }
+    /// The leaf is being destroyed: later gradients have nowhere to go.
+    void detach();
 
 private:
-    std::shared_ptr<VarImpl> leaf_;
+    VarImpl* leaf_;    // not owning: the leaf owns this node (Note [Leaf accumulators])
     SpinLock mutex_;  // leaves may be shared by graphs on several threads
 };
+
+/// The leaf's accumulator, created on first use (thread-safe). `leaf` is a leaf requiring grad.
+Node* leaf_accumulator(VarImpl& leaf);
 
 }  // namespace odenet

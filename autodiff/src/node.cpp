@@ -10,7 +10,7 @@ namespace {
 std::atomic<std::uint64_t> next_sequence_nr{0};
 }
 
-Node::Node(std::vector<Edge> edges)
+Node::Node(Edges&& edges)
     : sequence_nr_(next_sequence_nr.fetch_add(1, std::memory_order_relaxed)), edges_(std::move(edges)) {}
 
 void retain_node(Node* node) noexcept { node->refs_.fetch_add(1, std::memory_order_relaxed); }
@@ -66,15 +66,15 @@ bool should_record(const std::vector<Var>& inputs) {
     return false;
 }
 
-std::vector<Edge> make_edges(std::initializer_list<const Var*> inputs) {
-    std::vector<Edge> edges;
+Edges make_edges(std::initializer_list<const Var*> inputs) {
+    Edges edges;
     edges.reserve(inputs.size());
     for (const Var* v : inputs) edges.push_back(Edge{gradient_edge(*v), v->shape()});
     return edges;
 }
 
-std::vector<Edge> make_edges(const std::vector<Var>& inputs) {
-    std::vector<Edge> edges;
+Edges make_edges(const std::vector<Var>& inputs) {
+    Edges edges;
     edges.reserve(inputs.size());
     for (const Var& v : inputs) edges.push_back(Edge{gradient_edge(v), v.shape()});
     return edges;

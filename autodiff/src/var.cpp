@@ -1,11 +1,8 @@
 #include "odenet/autodiff/var.hpp"
 
-#include <mutex>  // std::lock_guard over SpinLock
-
 #include "odenet/autodiff/grad_mode.hpp"
 #include "odenet/autodiff/node.hpp"
 #include "grad_accumulator.hpp"
-#include "spin_lock.hpp"
 #include "var_impl.hpp"
 
 namespace odenet {
@@ -87,12 +84,7 @@ NodePtr gradient_edge(const Var& v) {
     if (!v.impl_ || !v.impl_->requires_grad) return NodePtr();
     if (v.impl_->grad_fn) return v.impl_->grad_fn;
     // A leaf: every use shares one accumulator, so the engine sums all uses before touching grad.
-    static SpinLock mutex;  // leaves may be shared by graphs built on several threads
-    std::lock_guard lock(mutex);
-    if (v.impl_->accumulator) return NodePtr(v.impl_->accumulator);
-    auto* acc = new GradAccumulator(v.impl_);
-    v.impl_->accumulator = acc;
-    return NodePtr(acc);
+    return NodePtr(leaf_accumulator(*v.impl_));
 }
 
 }  // namespace odenet

@@ -1,16 +1,24 @@
 #pragma once
 // The state behind a Var handle. Private to autodiff/src.
+#include <atomic>
 
 #include "odenet/autodiff/var.hpp"
 
 namespace odenet {
 
 struct VarImpl {
+    VarImpl() = default;
+    ~VarImpl();  // detaches the accumulator (grad_accumulator.cpp)
+    VarImpl(const VarImpl&) = delete;
+    VarImpl& operator=(const VarImpl&) = delete;
+
     Value value;
     bool requires_grad = false;
-    NodePtr grad_fn;             // null for leaves
-    Var grad;                    // accumulated by backward()
-    Node* accumulator = nullptr;  // the leaf's GradAccumulator while one exists; it clears this
+    NodePtr grad_fn;  // null for leaves
+    Var grad;         // accumulated by backward()
+    // A leaf's GradAccumulator, created by its first use in a graph; this holds one reference.
+    // See Note [Leaf accumulators] in grad_accumulator.cpp.
+    std::atomic<Node*> accumulator{nullptr};
 };
 
 }  // namespace odenet

@@ -189,6 +189,51 @@ TEST_CASE("two threads build and differentiate independent graphs") {
     CHECK(b == single);
 }
 
+TEST_CASE("a leaf may die before the backward of a graph that used it") {
+    Var kept = leaf({3.0});
+    Var y;
+    {
+        Var temporary = leaf({2.0});
+        y = sum(temporary * kept);
+    }
+    backward(y);  // the temporary's gradient has nowhere to go and is dropped
+    CHECK(at(kept.grad(), 0) == doctest::Approx(2.0));
+}
+
+TEST_CASE("a leaf's accumulator does not keep the leaf alive") {
+    // With create_graph, x.grad's graph reaches x's accumulator (through tanh's node, which saves
+    // its output, not x). Were the accumulator to own x, x would hold itself in a cycle.
+    // See Note [Leaf accumulators].
+    Value x_value;
+    {
+        Var x = leaf({0.5, -1.0});
+        x_value = x.value();
+        backward(sum(tanh(x)), Var(), {.create_graph = true});
+        CHECK(x.grad().requires_grad());
+        CHECK(x_value.use_count() == 2);
+    }
+    CHECK(x_value.use_count() == 1);  // x is gone with its gradient's graph
+}
+
+TEST_CASE("gradients after nested grad() calls inside a backward (the engine's per-depth scratch)") {
+    // A node whose backward runs grad() itself, as the adjoint does; the outer pass continues
+    // with its own nodes after the inner one ends.
+    auto nested = [](const Var& a) {
+        return record("nested", Value(a.value()), {&a}, [a](const Var& gy, const BackwardContext&) -> Grads {
+            EnableGradGuard recording;
+            Var z = a.detach().set_requires_grad();
+            Var dz = grad(sum(z * z * z), z);  // 3 z^2
+            return {gy * dz.detach()};
+        });
+    };
+    Var x = leaf({2.0});
+    Var y = sum(nested(x * 1.0) * 2.0 + x);  // dy/dx = 2 * 3x^2 + 1
+    backward(y);
+    CHECK(at(x.grad(), 0) == doctest::Approx(25.0));
+    backward(sum(nested(x) + nested(x)));  // again, after the scratch was used: 2 * 3x^2 more
+    CHECK(at(x.grad(), 0) == doctest::Approx(49.0));
+}
+
 TEST_CASE("float32 works end to end") {
     Var x(Tensor<float>{0.5f, -0.25f}, true);
     Var y = sum(tanh(x) * x);

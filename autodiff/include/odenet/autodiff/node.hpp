@@ -4,8 +4,8 @@
 #include <atomic>
 #include <cstdint>
 #include <optional>
-#include <vector>
 
+#include "odenet/autodiff/small_vector.hpp"
 #include "odenet/autodiff/var.hpp"
 
 namespace odenet {
@@ -17,14 +17,17 @@ struct Edge {
     Shape shape;
 };
 
-using Grads = std::vector<Var>;
+/// A node's input edges; inline up to two (unary and binary ops allocate nothing for them).
+using Edges = SmallVector<Edge, 2>;
+/// The input cotangents a backward returns, one per edge; inline up to three.
+using Grads = SmallVector<Var, 3>;
 
 /// Throws the GraphError for a backward through a node whose saved values were freed.
 [[noreturn]] void throw_released(const char* op);
 
 class Node {
 public:
-    explicit Node(std::vector<Edge> edges);
+    explicit Node(Edges&& edges);
     virtual ~Node() = default;
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
@@ -39,7 +42,7 @@ public:
     virtual void release_saved() {}
 
     std::uint64_t sequence_nr() const { return sequence_nr_; }
-    const std::vector<Edge>& edges() const { return edges_; }
+    const Edges& edges() const { return edges_; }
 
     /// A node with no inputs is a leaf's gradient accumulator.
     bool is_accumulator() const { return edges_.empty(); }
@@ -54,7 +57,7 @@ private:
     friend void release_node(Node*) noexcept;
     std::atomic<int> refs_{0};
     std::uint64_t sequence_nr_;  // creation order: inputs' nodes always have smaller numbers
-    std::vector<Edge> edges_;
+    Edges edges_;
 };
 
 /// What a backward formula may ask for: which inputs need a gradient, and the op's own output
@@ -79,7 +82,7 @@ private:
 template <class F>
 class LambdaNode final : public Node {
 public:
-    LambdaNode(const char* name, std::vector<Edge> edges, F backward, Value saved_output)
+    LambdaNode(const char* name, Edges&& edges, F backward, Value saved_output)
         : Node(std::move(edges)), name_(name), backward_(std::move(backward)), saved_output_(std::move(saved_output)) {}
     const char* name() const override { return name_; }
     Grads apply(const Var& grad_output, std::uint32_t needs) override {

@@ -3,6 +3,7 @@
 // record() with the backward formula written in differentiable Var ops, so that with
 // create_graph the backward is itself recorded (higher-order gradients for free).
 #include <initializer_list>
+#include <vector>
 
 #include "odenet/autodiff/grad_mode.hpp"
 #include "odenet/autodiff/node.hpp"
@@ -15,8 +16,8 @@ enum class SaveOutput { no, yes };
 bool should_record(std::initializer_list<const Var*> inputs);
 bool should_record(const std::vector<Var>& inputs);
 
-std::vector<Edge> make_edges(std::initializer_list<const Var*> inputs);
-std::vector<Edge> make_edges(const std::vector<Var>& inputs);
+Edges make_edges(std::initializer_list<const Var*> inputs);
+Edges make_edges(const std::vector<Var>& inputs);
 
 /// Wraps `out` in a Var and, when recording, attaches a node running `backward`
 /// (signature: Grads(const Var& grad_output, const BackwardContext&)), one Grads entry per input.

@@ -14,8 +14,12 @@ namespace odenet {
 class Value {
 public:
     Value() = default;
-    Value(Tensor<float> t) : p_(std::make_shared<Tensor<float>>(std::move(t))) {}
-    Value(Tensor<double> t) : p_(std::make_shared<Tensor<double>>(std::move(t))) {}
+    // By reference rather than by value: moving an xarray costs a swap of three small vectors,
+    // noticeable on the per-op path.
+    Value(Tensor<float>&& t) : p_(std::make_shared<Tensor<float>>(std::move(t))) {}
+    Value(Tensor<double>&& t) : p_(std::make_shared<Tensor<double>>(std::move(t))) {}
+    Value(const Tensor<float>& t) : p_(std::make_shared<Tensor<float>>(t)) {}
+    Value(const Tensor<double>& t) : p_(std::make_shared<Tensor<double>>(t)) {}
 
     bool defined() const { return !std::visit([](const auto& p) { return p == nullptr; }, p_); }
     Dtype dtype() const { return p_.index() == 0 ? Dtype::float32 : Dtype::float64; }

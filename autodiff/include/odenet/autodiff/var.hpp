@@ -66,7 +66,6 @@ public:
 
 private:
     std::shared_ptr<VarImpl> impl_;
-    friend class GradAccumulator;
     friend NodePtr gradient_edge(const Var& v);
 };
 

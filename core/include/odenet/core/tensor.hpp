@@ -6,11 +6,18 @@
 
 #include <xtensor/xarray.hpp>
 
+#include "odenet/core/buffer_allocator.hpp"
+
 namespace odenet {
 
 /// A dense, row-major, owning n-dimensional array (xtensor's xarray). T is float or double.
+/// Its buffer comes from BufferAllocator (see Note [Buffer cache] in buffer_allocator.cpp).
 template <class T>
-using Tensor = xt::xarray<T>;
+using Tensor = xt::xarray<T, xt::layout_type::row_major, BufferAllocator<T>>;
+
+#ifdef XTENSOR_USE_XSIMD
+static_assert(XSIMD_DEFAULT_ALIGNMENT <= kBufferAlignment, "xtensor's aligned SIMD loads need this alignment");
+#endif
 
 /// A tensor shape: a small vector of extents, stored inline up to rank 4.
 using Shape = typename Tensor<double>::shape_type;
