@@ -36,7 +36,6 @@ double max_rel_diff(const Var& a, const Var& b) {
     return diff / std::max(scale, 1e-300);
 }
 
-Var transpose2(const Tensor<double>& m) { return Var(Tensor<double>(xt::transpose(m))); }
 
 }  // namespace
 
