@@ -176,12 +176,44 @@ void product(std::size_t m, std::size_t n, std::size_t k, const T* a, Strides sa
     }
 }
 
+// C (m x n, n <= kNarrow) = A B + beta C with A's rows contiguous: n dot products per row of A,
+// vectorised along k. For a layer with 2 outputs (FFJORD's last layer) this avoids the
+// transposed product, which would pack all of A to use 2 of a panel's lanes.
+constexpr std::size_t kNarrow = 4;
+
+template <class T>
+void narrow_product(std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* b, Strides sb,
+                    T beta, T* c, std::size_t ldc) {
+    using Batch = xsimd::batch<T>;
+    constexpr std::size_t L = Batch::size;
+    thread_local AlignedBuffer<T> columns;  // op(B)'s n columns, each contiguous
+    columns.resize(n * k);
+    for (std::size_t j = 0; j < n; ++j)
+        for (std::size_t kk = 0; kk < k; ++kk) columns[j * k + kk] = b[kk * sb.row + j * sb.col];
+    const std::size_t kv = k / L * L;
+    for (std::size_t i = 0; i < m; ++i) {
+        const T* row = a + i * lda;
+        Batch acc[kNarrow];
+        for (std::size_t j = 0; j < n; ++j) acc[j] = Batch(T(0));
+        for (std::size_t kk = 0; kk < kv; kk += L) {
+            const Batch x = Batch::load_unaligned(row + kk);
+            for (std::size_t j = 0; j < n; ++j) acc[j] = xsimd::fma(x, Batch::load_unaligned(&columns[j * k] + kk), acc[j]);
+        }
+        for (std::size_t j = 0; j < n; ++j) {
+            T sum = xsimd::hadd(acc[j]);
+            for (std::size_t kk = kv; kk < k; ++kk) sum += row[kk] * columns[j * k + kk];
+            c[i * ldc + j] = beta == T(0) ? sum : sum + beta * c[i * ldc + j];  // beta = 0: C is not read
+        }
+    }
+}
+
 template <class T>
 void small_gemm_impl(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda,
                      const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
     if (m == 0 || n == 0) return;
     const Strides sa = ta ? Strides{1, lda} : Strides{lda, 1};
     const Strides sb = tb ? Strides{1, ldb} : Strides{ldb, 1};
+    if (n <= kNarrow && !ta && k >= Blocking<T>::lanes) return narrow_product(m, n, k, a, lda, b, sb, beta, c, ldc);
     // C^T = op(B)^T op(A)^T swaps the roles: then op(A) is packed and op(B) read in place, and
     // C is written through a strided tile. That pays when C is narrow (a layer with 2 outputs
     // would waste most of a zero-padded panel) and when op(B) is much wider than op(A) (a
