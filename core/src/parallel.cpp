@@ -138,6 +138,8 @@ void parallel_for(std::size_t n, const std::function<void(std::size_t, std::size
 
 void set_num_threads(int threads) {
     if (threads < 1) throw ValueError("set_num_threads", "thread count must be >= 1, got " + std::to_string(threads));
+    // The pool cannot be resized by one of the blocks it is running (that would wait on itself).
+    if (in_region) throw ValueError("set_num_threads", "called inside a parallel_for block");
     std::lock_guard lock(pool_mutex);
     if (pool().size() != threads) pool().resize(threads);
     openblas_set_num_threads(threads);  // for the benchmarks' OpenBLAS baselines

@@ -86,6 +86,18 @@ TEST_CASE("a parallel_for inside a block runs inline") {
     CHECK_FALSE(in_parallel_region());
 }
 
-TEST_CASE("set_num_threads rejects a count below one") {
+TEST_CASE("set_num_threads rejects a count below one, and a call from inside a block") {
+    ThreadCount restore;
     CHECK_THROWS_AS(set_num_threads(0), ValueError);
+    set_num_threads(2);
+    std::atomic<int> refused{0};
+    parallel_for(2, [&](std::size_t, std::size_t) {
+        try {
+            set_num_threads(1);
+        } catch (const ValueError&) {
+            ++refused;
+        }
+    });
+    CHECK(refused == 2);
+    CHECK(num_threads() == 2);
 }
