@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
     app.add_option("--out", c.out, "output folder")->capture_default_str();
     app.add_option("--test-size", c.test_size, "held-out points for the final NLL")->capture_default_str();
     app.add_option("--grid", c.grid, "density grid resolution (cells per side)")->capture_default_str();
-    app.add_option("--threads", c.threads, "OpenBLAS threads (0: its default; the GEMMs here are small, so one is fastest)")->capture_default_str();
+    app.add_option("--threads", c.threads, "odenet threads (0: ODENET_NUM_THREADS, else all cores; the GEMMs here are small, so one is fastest)")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
     try {
