@@ -3,8 +3,10 @@
 // Derivatives themselves are checked by the registry rows in op_registry.cpp.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cmath>
 #include <limits>
+#include <thread>
 
 #include "odenet/autodiff.hpp"
 #include "odenet/core/blas_info.hpp"
@@ -157,6 +159,27 @@ TEST_CASE("conv2d and its gradients agree on one and two threads") {
         CHECK(results[0][1] == results[1][1]);
         CHECK(max_abs_diff(results[0][2], results[1][2]) < 1e-10);
     }
+    set_num_threads(before);
+}
+
+TEST_CASE("conv2d's weight gradient is right when two threads compete for the pool") {
+    // The second caller finds the pool busy and runs all its parts inline.
+    const int before = num_threads();
+    set_num_threads(2);
+    Generator gen(12);
+    const Var x(randn<double>({40, 3, 6, 6}, gen)), w(randn<double>({4, 3, 3, 3}, gen));
+    const Conv2dOptions opt{.padding = 1};
+    const Var g(randn<double>({40, 4, 6, 6}, gen));
+    const Tensor<double> expected = conv2d_weight_grad(x, g, w.shape(), opt).value<double>();
+    std::atomic<int> wrong{0};
+    auto work = [&] {
+        for (int i = 0; i < 20; ++i)
+            if (max_abs_diff(conv2d_weight_grad(x, g, w.shape(), opt).value<double>(), expected) > 1e-10) ++wrong;
+    };
+    std::thread a(work), b(work);
+    a.join();
+    b.join();
+    CHECK(wrong == 0);
     set_num_threads(before);
 }
 

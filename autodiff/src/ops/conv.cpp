@@ -381,14 +381,17 @@ Tensor<T> conv_weight_grad(const Tensor<T>& x, const Tensor<T>& gy, const Geomet
     const std::size_t chunks = (g.n + B - 1) / B;
     const std::size_t parts = std::min<std::size_t>(chunks, in_parallel_region() ? 1 : num_threads());
     std::vector<Tensor<T>> partial(parts - 1, Tensor<T>(xt::zeros<T>(g.weight())));
-    parallel_for(parts, [&](std::size_t part, std::size_t) {
-        T* sum = part == 0 ? dw.data() : partial[part - 1].data();
+    // A block may get several parts (parallel_for runs everything inline when the pool is busy).
+    parallel_for(parts, [&](std::size_t first_part, std::size_t last_part) {
         Workspace<T> ws(g, B * P);
-        for (std::size_t ci = chunks * part / parts; ci < chunks * (part + 1) / parts; ++ci) {
-            const std::size_t n0 = ci * B, nb = std::min(B, g.n - n0), ld = nb * P;
-            im2col_chunk(x.data(), n0, nb, g, ws, ld);
-            to_chunk(gy.data(), n0, nb, g.o, P, ws.other);
-            gemm(false, true, g.o, K, ld, ws.other, ld, ws.cols, ld, T(1), sum, K);
+        for (std::size_t part = first_part; part < last_part; ++part) {
+            T* sum = part == 0 ? dw.data() : partial[part - 1].data();
+            for (std::size_t ci = chunks * part / parts; ci < chunks * (part + 1) / parts; ++ci) {
+                const std::size_t n0 = ci * B, nb = std::min(B, g.n - n0), ld = nb * P;
+                im2col_chunk(x.data(), n0, nb, g, ws, ld);
+                to_chunk(gy.data(), n0, nb, g.o, P, ws.other);
+                gemm(false, true, g.o, K, ld, ws.other, ld, ws.cols, ld, T(1), sum, K);
+            }
         }
     });
     for (const Tensor<T>& p : partial)
