@@ -2,7 +2,6 @@
 
 #include <cblas.h>
 
-#include "odenet/core/error.hpp"
 
 namespace odenet {
 

@@ -11,6 +11,8 @@
 // odenet's thread pool (Note [One thread owner]).
 #include "odenet/core/gemm.hpp"
 
+#include <algorithm>
+
 #include <cblas.h>
 
 #include "odenet/core/blas_info.hpp"

@@ -15,8 +15,8 @@
 // well. B is chosen so a chunk has about kChunkColumns columns, which bounds the buffers to a
 // few MB (kept per thread between calls, see Workspace). Chunks are independent, so they are
 // what odenet's threads share (Note [One thread owner]); the weight gradient, a sum over
-// chunks, keeps one partial sum per thread. At stride 1, im2col copies contiguous runs of input
-// rows and zero-fills the padding (see Note [Same-width fast path] for 'same' convolutions).
+// chunks, keeps one partial sum per thread. How im2col builds the columns: Note [Same-width fast
+// path] for 'same' convolutions (3x3, padding 1), Note [Tap tables] for all others.
 
 #include <algorithm>
 #include <cstdint>
@@ -326,6 +326,20 @@ void col2im_chunk(Workspace<T>& ws, std::size_t ld, std::size_t n0, std::size_t 
     for (std::size_t b = 0; b < nb; ++b) col2im_tables(ws.cols + b * g.pixels(), ld, g, ws.tables, ws.padded, dx + (n0 + b) * sample);
 }
 
+std::size_t chunk_count(const Geometry& g) { return (g.n + g.chunk() - 1) / g.chunk(); }
+
+// Runs body(workspace, n0, nb, ld) for chunks [first, last) of the batch (samples n0 .. n0 + nb,
+// ld = nb·P columns), with this thread's workspace.
+template <class T, class F>
+void for_chunks(const Geometry& g, std::size_t first, std::size_t last, F&& body) {
+    const std::size_t B = g.chunk();
+    Workspace<T> ws(g, B * g.pixels());
+    for (std::size_t ci = first; ci < last; ++ci) {
+        const std::size_t n0 = ci * B, nb = std::min(B, g.n - n0);
+        body(ws, n0, nb, nb * g.pixels());
+    }
+}
+
 template <class T>
 Tensor<T> conv_forward(const Tensor<T>& x, const Tensor<T>& w, const T* bias, const Geometry& g) {
     Tensor<T> y = Tensor<T>::from_shape(g.output());
@@ -333,11 +347,9 @@ Tensor<T> conv_forward(const Tensor<T>& x, const Tensor<T>& w, const T* bias, co
         for (std::size_t i = 0; i < y.size(); ++i) y.data()[i] = bias ? bias[i / g.pixels() % g.o] : T(0);
         return y;
     }
-    const std::size_t K = g.rows(), P = g.pixels(), B = g.chunk();
-    parallel_for((g.n + B - 1) / B, [&](std::size_t first, std::size_t last) {
-        Workspace<T> ws(g, B * P);
-        for (std::size_t n0 = first * B; n0 < std::min(g.n, last * B); n0 += B) {
-            const std::size_t nb = std::min(B, g.n - n0), ld = nb * P;
+    const std::size_t K = g.rows(), P = g.pixels();
+    parallel_for(chunk_count(g), [&](std::size_t first, std::size_t last) {
+        for_chunks<T>(g, first, last, [&](Workspace<T>& ws, std::size_t n0, std::size_t nb, std::size_t ld) {
             im2col_chunk(x.data(), n0, nb, g, ws, ld);
             gemm(false, false, g.o, ld, K, w.data(), K, ws.cols, ld, T(0), ws.other, ld);
             for (std::size_t b = 0; b < nb; ++b) {
@@ -348,7 +360,7 @@ Tensor<T> conv_forward(const Tensor<T>& x, const Tensor<T>& w, const T* bias, co
                     for (std::size_t q = 0; q < P; ++q) dst[q] = src[q] + shift;
                 }
             }
-        }
+        });
     });
     return y;
 }
@@ -358,15 +370,13 @@ template <class T>
 Tensor<T> conv_input_grad(const Tensor<T>& gy, const Tensor<T>& w, const Geometry& g) {
     Tensor<T> dx = xt::zeros<T>(g.input());
     if (g.empty()) return dx;
-    const std::size_t K = g.rows(), P = g.pixels(), B = g.chunk();
-    parallel_for((g.n + B - 1) / B, [&](std::size_t first, std::size_t last) {
-        Workspace<T> ws(g, B * P);
-        for (std::size_t n0 = first * B; n0 < std::min(g.n, last * B); n0 += B) {
-            const std::size_t nb = std::min(B, g.n - n0), ld = nb * P;
+    const std::size_t K = g.rows(), P = g.pixels();
+    parallel_for(chunk_count(g), [&](std::size_t first, std::size_t last) {
+        for_chunks<T>(g, first, last, [&](Workspace<T>& ws, std::size_t n0, std::size_t nb, std::size_t ld) {
             to_chunk(gy.data(), n0, nb, g.o, P, ws.other);
             gemm(true, false, K, ld, g.o, w.data(), K, ws.other, ld, T(0), ws.cols, ld);
             col2im_chunk(ws, ld, n0, nb, g, dx.data());
-        }
+        });
     });
     return dx;
 }
@@ -376,22 +386,21 @@ template <class T>
 Tensor<T> conv_weight_grad(const Tensor<T>& x, const Tensor<T>& gy, const Geometry& g) {
     Tensor<T> dw = xt::zeros<T>(g.weight());
     if (g.empty()) return dw;
-    const std::size_t K = g.rows(), P = g.pixels(), B = g.chunk();
+    const std::size_t K = g.rows(), P = g.pixels();
     // One partial sum per thread (the first is dw itself), added up at the end.
-    const std::size_t chunks = (g.n + B - 1) / B;
+    const std::size_t chunks = chunk_count(g);
     const std::size_t parts = std::min<std::size_t>(chunks, in_parallel_region() ? 1 : num_threads());
     std::vector<Tensor<T>> partial(parts - 1, Tensor<T>(xt::zeros<T>(g.weight())));
     // A block may get several parts (parallel_for runs everything inline when the pool is busy).
     parallel_for(parts, [&](std::size_t first_part, std::size_t last_part) {
-        Workspace<T> ws(g, B * P);
         for (std::size_t part = first_part; part < last_part; ++part) {
             T* sum = part == 0 ? dw.data() : partial[part - 1].data();
-            for (std::size_t ci = chunks * part / parts; ci < chunks * (part + 1) / parts; ++ci) {
-                const std::size_t n0 = ci * B, nb = std::min(B, g.n - n0), ld = nb * P;
-                im2col_chunk(x.data(), n0, nb, g, ws, ld);
-                to_chunk(gy.data(), n0, nb, g.o, P, ws.other);
-                gemm(false, true, g.o, K, ld, ws.other, ld, ws.cols, ld, T(1), sum, K);
-            }
+            for_chunks<T>(g, chunks * part / parts, chunks * (part + 1) / parts,
+                          [&](Workspace<T>& ws, std::size_t n0, std::size_t nb, std::size_t ld) {
+                              im2col_chunk(x.data(), n0, nb, g, ws, ld);
+                              to_chunk(gy.data(), n0, nb, g.o, P, ws.other);
+                              gemm(false, true, g.o, K, ld, ws.other, ld, ws.cols, ld, T(1), sum, K);
+                          });
         }
     });
     for (const Tensor<T>& p : partial)
