@@ -32,8 +32,9 @@ int main(int argc, char** argv) {
     app.add_option("--batch-size", o.batch_size, "")->capture_default_str();
     app.add_option("--lr", o.lr, "learning rate at batch 128 (scaled by batch/128)")->capture_default_str();
     app.add_option("--schedule", o.schedule,
-                   "x0.1 three times: 'paper' at epochs 60, 100, 140; 'scaled' at 3/8, 5/8, 7/8 of the run")
-        ->check(CLI::IsMember({"scaled", "paper"}))
+                   "x0.1 steps: 'paper' at epochs 60, 100, 140; 'scaled' at 3/8, 5/8, 7/8 of the run; "
+                   "'late' once, for the last fifth of the run (short runs)")
+        ->check(CLI::IsMember({"scaled", "paper", "late"}))
         ->capture_default_str();
     app.add_option("--tol", o.tol, "dopri5 rtol = atol of the ODE block")->capture_default_str();
     app.add_flag("--crop", o.crop, "random-crop augmentation (RandomCrop(28, padding=4))");

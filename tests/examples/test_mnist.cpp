@@ -111,7 +111,7 @@ TEST_CASE("mnist: missing data says how to fetch it") {
         CHECK(std::string(e.what()).find("scripts/fetch-mnist") != std::string::npos);
     }
 }
-TEST_CASE("mnist: learning-rate schedules decay x0.1 at the paper's points") {
+TEST_CASE("mnist: learning-rate schedules decay x0.1 at the paper's points, scaled, or once late") {
     const double base = 0.1;
     // One epoch of 469 steps, scaled: decays at 3/8, 5/8, 7/8 of the run.
     CHECK(scheduled_lr(base, "scaled", 1, 469, 0) == doctest::Approx(0.1));
@@ -125,6 +125,12 @@ TEST_CASE("mnist: learning-rate schedules decay x0.1 at the paper's points") {
         CHECK(scheduled_lr(base, "scaled", 160, 469, step) == doctest::Approx(scheduled_lr(base, "paper", 160, 469, step)));
     }
     CHECK(scheduled_lr(base, "paper", 1, 469, 468) == doctest::Approx(0.1));  // a short run never decays
+    // "late": x0.1 once, at four fifths of the run (step 375.2 of one epoch; epoch 5 of five).
+    CHECK(scheduled_lr(base, "late", 1, 469, 375) == doctest::Approx(0.1));
+    CHECK(scheduled_lr(base, "late", 1, 469, 376) == doctest::Approx(0.01));
+    CHECK(scheduled_lr(base, "late", 1, 469, 468) == doctest::Approx(0.01));
+    CHECK(scheduled_lr(base, "late", 5, 469, 4 * 469 - 1) == doctest::Approx(0.1));
+    CHECK(scheduled_lr(base, "late", 5, 469, 4 * 469) == doctest::Approx(0.01));
     CHECK_THROWS_AS(scheduled_lr(base, "cosine", 1, 469, 0), ValueError);
 }
 #endif
