@@ -36,6 +36,8 @@ int main(int argc, char** argv) {
                    "'late' once, for the last fifth of the run (short runs)")
         ->check(CLI::IsMember({"scaled", "paper", "late"}))
         ->capture_default_str();
+    app.add_option("--warmup-steps", o.warmup_steps, "lr rises linearly from a tenth over the first N steps (0 = none)")
+        ->capture_default_str();
     app.add_option("--tol", o.tol, "dopri5 rtol = atol of the ODE block")->capture_default_str();
     app.add_flag("--crop", o.crop, "random-crop augmentation (RandomCrop(28, padding=4))");
     app.add_option("--limit-train", o.limit_train, "use the first N training images (0 = all)")->capture_default_str();

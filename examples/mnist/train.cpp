@@ -257,6 +257,15 @@ double scheduled_lr(double base, const std::string& schedule, std::size_t epochs
     return base * std::pow(0.1, double(decays));
 }
 
+// Linear warm-up (Goyal et al. 2017, "Accurate, Large Minibatch SGD", from a tenth of the rate
+// here). At lr 0.1 and momentum 0.9 from the first step, a 1-epoch ODE-Net run sits for ~150 steps
+// near 50% training accuracy, for longer on some seeds than others: 200 warm-up steps lifted seeds
+// 1 and 2 from 97.99 and 97.63% to 98.55 and 98.54% test accuracy after one epoch (README).
+double warmup_factor(std::size_t step, std::size_t warmup_steps) {
+    if (step >= warmup_steps) return 1.0;
+    return 0.1 + 0.9 * double(step) / double(warmup_steps);
+}
+
 TrainSummary train(const TrainOptions& o) {
     if (o.batch_size == 0) throw ValueError("mnist", "--batch-size must be >= 1");
     Dataset train_set, test_set;
@@ -304,7 +313,9 @@ TrainSummary train(const TrainOptions& o) {
         for (std::size_t step = 0; step < steps_per_epoch; ++step) {
             const std::size_t begin = step * o.batch_size, end = std::min(train_set.size(), begin + o.batch_size);
             const Tensor<float> images = gather_images(train_set, order, begin, end, o.crop ? &shuffle_gen : nullptr);
-            optimizer.set_lr(scheduled_lr(base_lr, o.schedule, o.epochs, steps_per_epoch, (epoch - 1) * steps_per_epoch + step));
+            const std::size_t global_step = (epoch - 1) * steps_per_epoch + step;
+            optimizer.set_lr(warmup_factor(global_step, o.warmup_steps) *
+                             scheduled_lr(base_lr, o.schedule, o.epochs, steps_per_epoch, global_step));
             const StepResult r = train_step(*model, optimizer, images, gather_labels(train_set, order, begin, end));
             summary.step_losses.push_back(r.loss);
             loss_sum += r.loss * double(end - begin);

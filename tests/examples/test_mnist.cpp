@@ -132,5 +132,11 @@ TEST_CASE("mnist: learning-rate schedules decay x0.1 at the paper's points, scal
     CHECK(scheduled_lr(base, "late", 5, 469, 4 * 469 - 1) == doctest::Approx(0.1));
     CHECK(scheduled_lr(base, "late", 5, 469, 4 * 469) == doctest::Approx(0.01));
     CHECK_THROWS_AS(scheduled_lr(base, "cosine", 1, 469, 0), ValueError);
+    // Linear warm-up from a tenth; none with 0 steps.
+    CHECK(warmup_factor(0, 200) == doctest::Approx(0.1));
+    CHECK(warmup_factor(100, 200) == doctest::Approx(0.55));
+    CHECK(warmup_factor(199, 200) == doctest::Approx(0.1 + 0.9 * 199 / 200.0));
+    CHECK(warmup_factor(200, 200) == 1.0);
+    CHECK(warmup_factor(0, 0) == 1.0);
 }
 #endif

@@ -63,8 +63,10 @@ struct TrainOptions {
     std::size_t batch_size = 128;
     double lr = 0.1;              ///< scaled by batch_size / 128, as the reference
     /// "paper": x0.1 at epochs 60, 100, 140; "scaled": x0.1 at 3/8, 5/8 and 7/8 of the run's
-    /// steps (the paper's fractions of 160 epochs, for a run of any length).
+    /// steps (the paper's fractions of 160 epochs, for a run of any length); "late": x0.1 once,
+    /// for the last fifth of the run.
     std::string schedule = "paper";
+    std::size_t warmup_steps = 0;  ///< lr rises linearly from a tenth over these first steps (warmup_factor)
     double tol = 1e-3;
     bool crop = false;            ///< RandomCrop(28, padding=4) augmentation
     std::size_t limit_train = 0, limit_test = 0;  ///< 0 = all
@@ -79,6 +81,10 @@ struct TrainOptions {
 /// epochs of `steps_per_epoch` steps; `base` is the rate before any decay.
 double scheduled_lr(double base, const std::string& schedule, std::size_t epochs, std::size_t steps_per_epoch,
                     std::size_t step);
+
+/// The factor on the scheduled rate at step `step` (0-based, over all epochs) with a linear
+/// warm-up of `warmup_steps`: 0.1 at step 0, rising linearly to 1 at `warmup_steps`.
+double warmup_factor(std::size_t step, std::size_t warmup_steps);
 
 /// What a finished run reports (for tests and the closing summary).
 struct TrainSummary {
