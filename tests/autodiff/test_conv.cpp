@@ -88,7 +88,7 @@ TEST_CASE("conv2d's general path: strides 2 and 3, kernels smaller than the stri
         const Conv2dOptions opt{.stride = stride, .padding = padding};
         const Var y = conv2d(Var(x), Var(w), Var(), opt);
         CHECK(max_abs_diff(y.value<double>(), reference_conv(x, w, nullptr, stride, padding)) < 1e-12);
-        // col2im through the same phases: <I(g, w), x> = <g, B(x, w)>, and the weight gradient.
+        // col2im through the same tap tables: <I(g, w), x> = <g, B(x, w)>, and the weight gradient.
         const Var g(randn<double>(y.shape(), gen));
         const double forward = inner(g, y);
         CHECK(inner(conv2d_input_grad(g, Var(w), x_shape, opt), Var(x)) == doctest::Approx(forward).epsilon(1e-12));
