@@ -10,23 +10,17 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "gemm_kernel.hpp"
 #include "odenet/core/gemm.hpp"
 
 namespace odenet {
 
 namespace {
 
-template <class T>
-struct Blocking {
-    using Batch = xsimd::batch<T>;
-    static constexpr std::size_t lanes = Batch::size;
-#if defined(__AVX512F__)
-    static constexpr std::size_t mr = 6, nv = 4;  // 24 accumulators + 4 of B + 1 broadcast: 29 of 32 registers
-#else
-    static constexpr std::size_t mr = 4, nv = 3;  // 12 + 3 + 1: all 16 registers of AVX2 / SSE
-#endif
-    static constexpr std::size_t nr = nv * lanes;
-};
+using gemm_kernel::accumulate;
+using gemm_kernel::AlignedBuffer;
+using gemm_kernel::Blocking;
+using gemm_kernel::kc_block;
 
 // The strides of one operand: element (i, j) is at i * row + j * col.
 struct Strides {
@@ -41,23 +35,9 @@ void micro_kernel(std::size_t k, const T* a, Strides sa, const T* panel, std::si
     using Batch = typename Blocking<T>::Batch;
     constexpr std::size_t NV = Blocking<T>::nv, L = Blocking<T>::lanes, NR = Blocking<T>::nr;
     Batch acc[MR][NV];
-#pragma GCC unroll 8
-    for (std::size_t r = 0; r < MR; ++r)
-#pragma GCC unroll 8
-        for (std::size_t v = 0; v < NV; ++v) acc[r][v] = Batch(T(0));
-    for (std::size_t kk = 0; kk < k; ++kk) {
-        const T* bp = panel + kk * pld;
-        Batch b[NV];
-#pragma GCC unroll 8
-        for (std::size_t v = 0; v < NV; ++v) b[v] = Batch::load_unaligned(bp + v * L);
-        const T* ap = a + kk * sa.col;
-#pragma GCC unroll 8
-        for (std::size_t r = 0; r < MR; ++r) {
-            const Batch ar(ap[r * sa.row]);
-#pragma GCC unroll 8
-            for (std::size_t v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(ar, b[v], acc[r][v]);
-        }
-    }
+    accumulate<T, MR>(
+        k, a, [sa](std::size_t r) { return r * sa.row; }, [sa](std::size_t kk) { return kk * sa.col; }, panel, pld,
+        acc);
     if (cols == NR && sc.col == 1) {
         for (std::size_t r = 0; r < MR; ++r) {
             T* cr = c + r * sc.row;
@@ -94,9 +74,6 @@ void rows_tail(std::size_t rows, std::size_t k, const T* a, Strides sa, const T*
     }
 }
 
-template <class T>
-using AlignedBuffer = std::vector<T, xsimd::aligned_allocator<T, 64>>;
-
 // op(B) (k x n, element (kk, j) at b[kk * sb.row + j * sb.col]) into ceil(n / NR) panels of
 // k rows by NR columns, zero-padded on the right.
 template <class T>
@@ -131,14 +108,6 @@ const T* pack_b(std::size_t n, std::size_t k, const T* b, Strides sb) {
         }
     }
     return buffer.data();
-}
-
-// Rows of k per pass: one packed panel (kc x NR, 128 KB) stays in L2 (1 MB on Zen 4/5) while
-// every row block reads it. bench_gemm: 96 KB was 20% slower on the convolutions' products,
-// 256 KB 40% slower on the large MLP's (its rows of A then no longer fit beside the panel).
-template <class T>
-constexpr std::size_t kc_block() {
-    return (std::size_t{128} << 10) / (Blocking<T>::nr * sizeof(T));
 }
 
 // C = op(A) op(B) + beta C with all operands given by strides. When op(B)'s rows are contiguous

@@ -42,6 +42,10 @@ int main(int argc, char** argv) {
     app.add_flag("--crop", o.crop, "random-crop augmentation (RandomCrop(28, padding=4))");
     app.add_option("--limit-train", o.limit_train, "use the first N training images (0 = all)")->capture_default_str();
     app.add_option("--limit-test", o.limit_test, "use the first N test images (0 = all)")->capture_default_str();
+    app.add_option("--validation", o.validation,
+                   "hold out the last N training images and report accuracy on them instead of the test set "
+                   "(for choosing hyper-parameters; 0 = off)")
+        ->capture_default_str();
     app.add_option("--max-steps", o.max_steps, "stop each epoch after N steps (0 = all; for timing)")->capture_default_str();
     app.add_flag("--synthetic", o.synthetic, "synthetic digits instead of files (a smoke run)");
     app.add_option("--threads", threads, "odenet's threads (0 = ODENET_NUM_THREADS, else all cores)")->capture_default_str();

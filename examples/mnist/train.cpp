@@ -132,6 +132,23 @@ std::vector<std::size_t> gather_labels(const Dataset& data, const std::vector<st
     return out;
 }
 
+Dataset split_validation(Dataset& train, std::size_t n) {
+    if (n >= train.size()) {
+        throw ValueError("mnist", "--validation " + std::to_string(n) + " leaves no training images (the split has " +
+                                      std::to_string(train.size()) + ")");
+    }
+    const std::size_t keep = train.size() - n;
+    Dataset held;
+    held.images = Tensor<float>::from_shape({n, 1, kSide, kSide});
+    std::copy_n(train.images.data() + keep * kPixels, n * kPixels, held.images.data());
+    held.labels.assign(train.labels.begin() + std::ptrdiff_t(keep), train.labels.end());
+    Tensor<float> head = Tensor<float>::from_shape({keep, 1, kSide, kSide});
+    std::copy_n(train.images.data(), keep * kPixels, head.data());
+    train.images = std::move(head);
+    train.labels.resize(keep);
+    return held;
+}
+
 StepResult train_step(Classifier& model, optim::Optimizer& optimizer, const Tensor<float>& images,
                       const std::vector<std::size_t>& labels) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -276,6 +293,10 @@ TrainSummary train(const TrainOptions& o) {
     } else {
         train_set = load_split(o.data_root, o.dataset, true, o.limit_train);
         test_set = load_split(o.data_root, o.dataset, false, o.limit_test);
+    }
+    if (o.validation > 0) {
+        test_set = split_validation(train_set, o.validation);
+        std::printf("validation: the last %zu training images stand in for the test set below\n", test_set.size());
     }
     auto model = build(o);
     TrainSummary summary;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "odenet/core/gemm.hpp"
@@ -107,7 +108,59 @@ void blas(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T
     odenet::blas_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
 }
 
+// The strided product as indexed matrices: tables row[i] = i · stride_i, col[j] = j · stride_j.
+std::vector<std::ptrdiff_t> strided_table(std::size_t n, std::size_t stride) {
+    std::vector<std::ptrdiff_t> t(n);
+    for (std::size_t i = 0; i < n; ++i) t[i] = std::ptrdiff_t(i * stride);
+    return t;
+}
+template <class T>
+void indexed(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* b,
+             std::size_t ldb, T beta, T* c, std::size_t ldc) {
+    const auto a_row = strided_table(m, ta ? 1 : lda), a_col = strided_table(k, ta ? lda : 1);
+    const auto b_row = strided_table(k, tb ? 1 : ldb), b_col = strided_table(n, tb ? ldb : 1);
+    const auto c_row = strided_table(m, ldc), c_col = strided_table(n, 1);
+    odenet::indexed_gemm(m, n, k, {a, a_row.data(), a_col.data()}, {b, b_row.data(), b_col.data()}, beta,
+                         {c, c_row.data(), c_col.data()});
+}
+
 }  // namespace
+
+TEST_CASE("indexed_gemm with strided tables matches a triple loop (float64 and float32)") {
+    sweep<double>(indexed<double>);
+    sweep<float>(indexed<float>);
+}
+
+// col2im's shape: entries of C overlap, as a stride-2 window's do, so with beta = 1 several
+// products land on one address and must all be added. C(i, j) at c[i + 2 j] (scalar updates)
+// and at c[2 i + j] (runs of 4 adjacent columns, updated as one vector, overlapping row to row).
+TEST_CASE("indexed_gemm with beta = 1 adds entries of C that share an address") {
+    std::mt19937 rng(11);
+    std::uniform_real_distribution<double> u(-1, 1);
+    const std::size_t m = 13, n = 70, k = 600;  // partial row blocks, two panels, two k blocks
+    for (const auto& [row_stride, col_stride] : {std::pair<std::size_t, std::size_t>{1, 2}, {2, 1}}) {
+        std::vector<double> a(m * k), b(k * n), c(row_stride * m + col_stride * n);
+        for (auto& x : a) x = u(rng);
+        for (auto& x : b) x = u(rng);
+        for (auto& x : c) x = u(rng);
+        std::vector<long double> want(c.begin(), c.end());
+        for (std::size_t i = 0; i < m; ++i)
+            for (std::size_t j = 0; j < n; ++j) {
+                long double s = 0;
+                for (std::size_t p = 0; p < k; ++p) s += static_cast<long double>(a[i * k + p]) * b[p * n + j];
+                want[row_stride * i + col_stride * j] += s;
+            }
+        const auto a_row = strided_table(m, k), a_col = strided_table(k, 1), b_row = strided_table(k, n),
+                   b_col = strided_table(n, 1), c_row = strided_table(m, row_stride),
+                   c_col = strided_table(n, col_stride);
+        odenet::indexed_gemm(m, n, k, {a.data(), a_row.data(), a_col.data()}, {b.data(), b_row.data(), b_col.data()},
+                             1.0, {c.data(), c_row.data(), c_col.data()});
+        for (std::size_t i = 0; i < c.size(); ++i) {
+            INFO("C(i, j) at " << row_stride << " i + " << col_stride << " j: entry " << i);
+            CHECK(double(want[i]) == doctest::Approx(c[i]).epsilon(1e-12));
+        }
+    }
+}
 
 TEST_CASE("small_gemm matches a triple loop (float64)") { sweep<double>(small<double>); }
 TEST_CASE("small_gemm matches a triple loop (float32)") { sweep<float>(small<float>); }

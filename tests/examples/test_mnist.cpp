@@ -58,6 +58,25 @@ TEST_CASE("mnist: forward shape, dtype and NFE") {
     CHECK(m.last_nfe() >= 8);  // dopri5: at least one step of 6 evaluations plus the initial ones
 }
 
+TEST_CASE("mnist: split_validation holds out the last examples, unchanged and in order") {
+    Dataset d = synthetic_digits(10, 4);
+    const Dataset whole = synthetic_digits(10, 4);
+    const Dataset held = split_validation(d, 3);
+    REQUIRE(d.size() == 7);
+    REQUIRE(held.size() == 3);
+    CHECK(d.images.shape() == Shape{7, 1, 28, 28});
+    CHECK(held.images.shape() == Shape{3, 1, 28, 28});
+    for (std::size_t i = 0; i < 10; ++i) {
+        const Dataset& part = i < 7 ? d : held;
+        const std::size_t j = i < 7 ? i : i - 7;
+        CHECK(part.labels[j] == whole.labels[i]);
+        CHECK(std::equal(part.images.data() + j * 784, part.images.data() + (j + 1) * 784, whole.images.data() + i * 784));
+    }
+    Dataset small = synthetic_digits(3, 4);
+    CHECK_THROWS_WITH_AS(split_validation(small, 3), doctest::Contains("--validation 3 leaves no training images"),
+                         odenet::ValueError);
+}
+
 TEST_CASE("mnist: random crop shifts within 4 pixels and keeps the picture") {
     const Dataset d = synthetic_digits(1, 3);
     std::vector<std::size_t> order{0};

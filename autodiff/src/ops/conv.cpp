@@ -9,14 +9,16 @@
 // backward is written with the others and every order of derivative exists.
 //
 // Note [Convolution layout]
-// The batch is processed in chunks of B samples. A chunk's columns form one (K, B·P) matrix,
-// K = C·kh·kw rows and P = H'·W' output pixels per sample, so one GEMM covers the chunk: at the
-// MNIST ODE-Net's sizes (P = 36) a per-sample GEMM would be 36 columns wide, too thin to run
-// well. B is chosen so a chunk has about kChunkColumns columns, which bounds the buffers to a
-// few MB (kept per thread between calls, see Workspace). Chunks are independent, so they are
-// what odenet's threads share (Note [One thread owner]); the weight gradient, a sum over
-// chunks, keeps one partial sum per thread. How im2col builds the columns: Note [Same-width fast
-// path] for 'same' convolutions (3x3, padding 1), Note [Tap tables] for all others.
+// Two paths. 'Same' convolutions (stride 1, 3x3 with padding 1: the ODE-Net's dynamics) build
+// the columns chunk by chunk (Note [Same-width fast path]); all others multiply by the columns
+// without building them (Note [Implicit im2col]). In the first, the batch is processed in
+// chunks of B samples. A chunk's columns form one (K, B·P) matrix, K = C·kh·kw rows and P =
+// H'·W' output pixels per sample, so one GEMM covers the chunk: at the MNIST ODE-Net's sizes
+// (P = 36) a per-sample GEMM would be 36 columns wide, too thin to run well. B is chosen so a
+// chunk has about kChunkColumns columns, which bounds the buffers to a few MB (kept per thread
+// between calls, see Workspace). Chunks are independent, so they are what odenet's threads
+// share (Note [One thread owner]); the weight gradient, a sum over chunks, keeps one partial
+// sum per thread.
 
 #include <algorithm>
 #include <cstdint>
@@ -82,64 +84,201 @@ struct Span {
     std::size_t lo, hi;
 };
 
-// Note [Tap tables]
-// The general path (any stride; the ODE-Net's 4x4 stride-2 downsampling) reads, for tap (i, j)
-// and output pixel q = (oy, ox), pixel (oy·s + i, ox·s + j) of the input plane padded by `pad`
-// zeros on every side. That offset depends only on the tap and q, so it is computed once per
-// call into a table, and im2col / col2im become one branch-free gather / scatter loop per
-// (channel, tap, sample) over a padded copy of the plane. The row-by-row version it replaced
-// spent more on per-run bookkeeping (runs of 6 entries at 6x6 outputs) than on the copies.
-void tap_tables(const Geometry& g, std::int32_t* tables) {
-    for (std::size_t i = 0; i < g.kh; ++i) {
-        for (std::size_t j = 0; j < g.kw; ++j) {
-            std::int32_t* t = tables + (i * g.kw + j) * g.pixels();
-            for (std::size_t oy = 0; oy < g.ho; ++oy) {
+// Note [Implicit im2col]
+// The general path (any stride or padding; the ODE-Net's 4x4 stride-2 downsampling) never
+// builds the column matrix. With the input copied once into a zero-bordered buffer xp of shape
+// (N, C, Hp, Wp), Hp = H + 2·pad, the im2col matrix's entry for output pixel (n, oy, ox) and
+// tap (c, i, j) is xp[pixel + tap], pixel = n·C·Hp·Wp + oy·s·Wp + ox·s and tap = c·Hp·Wp +
+// i·Wp + j. So it is an IndexedMatrix (core/gemm.hpp) over xp with a row table and a column
+// table, and the forward and the weight gradient run on indexed_gemm, which reads xp in place
+// (the input gradient: Note [Input gradient by phases]). Building the columns cost 16 writes
+// per input value for a 4x4 kernel and as many reads again in the GEMM: with them,
+// bench_nn's 13x13 4x4 stride-2 step (forward and backward, 1 thread) took 1.50x the time of
+// its three bare GEMMs, without them 1.2x.
+template <class T>
+struct ImplicitLayout {
+    std::vector<std::ptrdiff_t> pixel;        // (n, q) -> corner of its window in xp
+    std::vector<std::ptrdiff_t> tap;          // (c, i, j) -> offset in a sample of xp
+    std::vector<std::ptrdiff_t> out_pixel;    // (n, q) -> n·O·P + q in an (N, O, P) tensor
+    std::vector<std::ptrdiff_t> out_channel;  // o -> o·P
+    std::vector<std::ptrdiff_t> weight_row;   // o -> o·K in the weight as an (O, K) matrix
+    std::vector<std::ptrdiff_t> weight_col;   // (c, i, j) -> its index K
+    std::size_t hp, wp;
+
+    explicit ImplicitLayout(const Geometry& g) : hp(g.h + 2 * g.pad), wp(g.w + 2 * g.pad) {
+        const std::size_t P = g.pixels(), K = g.rows(), sample = g.c * hp * wp;
+        pixel.resize(g.n * P);
+        out_pixel.resize(g.n * P);
+        for (std::size_t n = 0; n < g.n; ++n)
+            for (std::size_t oy = 0; oy < g.ho; ++oy)
                 for (std::size_t ox = 0; ox < g.wo; ++ox) {
-                    const std::size_t y = oy * g.stride + i, x = ox * g.stride + j;  // + pad
-                    t[oy * g.wo + ox] = std::int32_t(y * (g.w + 2 * g.pad) + x);  // in the padded plane
+                    const std::size_t q = oy * g.wo + ox;
+                    pixel[n * P + q] = std::ptrdiff_t(n * sample + oy * g.stride * wp + ox * g.stride);
+                    out_pixel[n * P + q] = std::ptrdiff_t(n * g.o * P + q);
                 }
+        tap.resize(K);
+        for (std::size_t c = 0; c < g.c; ++c)
+            for (std::size_t i = 0; i < g.kh; ++i)
+                for (std::size_t j = 0; j < g.kw; ++j) tap[(c * g.kh + i) * g.kw + j] = std::ptrdiff_t(c * hp * wp + i * wp + j);
+        out_channel.resize(g.o);
+        weight_row.resize(g.o);
+        for (std::size_t o = 0; o < g.o; ++o) {
+            out_channel[o] = std::ptrdiff_t(o * P);
+            weight_row[o] = std::ptrdiff_t(o * K);
+        }
+        weight_col.resize(K);
+        for (std::size_t k = 0; k < K; ++k) weight_col[k] = std::ptrdiff_t(k);
+    }
+    // The input as the (N·P, K) im2col matrix, rows from `first`; its transpose; an (N, O, P)
+    // tensor as (N·P, O); the weight as (O, K) and as (K, O).
+    IndexedMatrix<const T> columns(const T* xp, std::size_t first) const { return {xp, pixel.data() + first, tap.data()}; }
+    IndexedMatrix<const T> columns_t(const T* xp, std::size_t first) const { return {xp, tap.data(), pixel.data() + first}; }
+    template <class U>
+    IndexedMatrix<U> pixels_by_channel(U* t, std::size_t first) const {
+        return {t, out_pixel.data() + first, out_channel.data()};
+    }
+    IndexedMatrix<const T> weight(const T* w) const { return {w, weight_row.data(), weight_col.data()}; }
+    IndexedMatrix<const T> weight_t(const T* w) const { return {w, weight_col.data(), weight_row.data()}; }
+};
+
+// A zero-bordered copy of x, (N, C, H + 2 pad, W + 2 pad), in a buffer of the calling thread
+// kept between calls (tens of MB at the ODE-Net's 26x26 maps: fresh pages cost more than the
+// copy). Without padding, x itself.
+template <class T>
+const T* padded_input(const T* x, const Geometry& g) {
+    if (g.pad == 0) return x;
+    const std::size_t hp = g.h + 2 * g.pad, wp = g.w + 2 * g.pad;
+    thread_local std::vector<T> buffer;
+    buffer.resize(g.n * g.c * hp * wp);
+    T* xp = buffer.data();
+    parallel_for(g.n * g.c, [&](std::size_t first, std::size_t last) {
+        for (std::size_t plane = first; plane < last; ++plane) {
+            T* dst = xp + plane * hp * wp;
+            const T* src = x + plane * g.h * g.w;
+            std::fill_n(dst, g.pad * wp, T(0));
+            for (std::size_t y = 0; y < g.h; ++y) {
+                T* row = dst + (y + g.pad) * wp;
+                std::fill_n(row, g.pad, T(0));
+                std::copy_n(src + y * g.w, g.w, row + g.pad);
+                std::fill_n(row + g.pad + g.w, g.pad, T(0));
             }
+            std::fill_n(dst + (g.h + g.pad) * wp, g.pad * wp, T(0));
         }
-    }
+    });
+    return xp;
 }
 
-// cols[(c, i, j), q] = x[c, table_ij[q]] (0 for padding), rows ld apart, for one sample. The
-// plane is first copied into `padded` with a zero border, where every table entry is valid:
-// the gather then has no branch (and compiles to vector gathers).
+// y = bias + columns · wᵀ, images split between threads.
 template <class T>
-void im2col_tables(const T* x, const Geometry& g, const std::int32_t* tables, T* padded, T* cols, std::size_t ld) {
-    const std::size_t P = g.pixels(), wp = g.w + 2 * g.pad, hp = g.h + 2 * g.pad;
-    for (std::size_t c = 0; c < g.c; ++c) {
-        const T* plane = x + c * g.h * g.w;
-        std::fill_n(padded, hp * wp, T(0));
-        for (std::size_t y = 0; y < g.h; ++y) std::copy_n(plane + y * g.w, g.w, padded + (y + g.pad) * wp + g.pad);
-        for (std::size_t tap = 0; tap < g.kh * g.kw; ++tap) {
-            T* row = cols + (c * g.kh * g.kw + tap) * ld;
-            const std::int32_t* t = tables + tap * P;
-            for (std::size_t q = 0; q < P; ++q) row[q] = padded[t[q]];
-        }
-    }
+void implicit_forward(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
+    const ImplicitLayout<T> layout(g);
+    const T* xp = padded_input(x, g);
+    const std::size_t P = g.pixels();
+    parallel_for(g.n, [&](std::size_t n0, std::size_t n1) {
+        for (std::size_t n = n0; n < n1; ++n)
+            for (std::size_t o = 0; o < g.o; ++o) std::fill_n(y + (n * g.o + o) * P, P, bias ? bias[o] : T(0));
+        indexed_gemm((n1 - n0) * P, g.o, g.rows(), layout.columns(xp, n0 * P), layout.weight_t(w), T(1),
+                     layout.pixels_by_channel(y, n0 * P));
+    });
 }
 
-// The adjoint: dx[c, table_ij[q]] += cols[(c, i, j), q], through a padded plane whose border
-// (the padding's gradient) is dropped. Within one tap the table is injective, so the adds of a
-// row never collide.
+// Note [Input gradient by phases]
+// col2im adds every product entry into dx, and the windows of neighbouring output pixels
+// overlap, so it is a read-add-write per entry (16 per input value at 4x4 / stride 2) that
+// cannot be vectorised. The gradient is computed instead as the transposed convolution written
+// as a direct one, each entry of dx once. Input pixel (y, x) receives tap (i, j) of output
+// pixel (oy, ox) when y + pad = oy·s + i, so only taps with i ≡ y + pad (mod s) reach it.
+// Pixels with the same residues (a, b) of (y + pad, x + pad) mod s, a phase, share those taps,
+// i = a + s·ty and j = b + s·tx, and read gy at (Y - ty, X - tx), Y = (y + pad) div s. Per
+// phase, dx is an indexed product with a row per pixel, a column per input channel and a sum
+// over (o, ty, tx): A reads a zero-bordered copy of gy, B the phase's taps of the weight. The
+// border costs multiply-adds (17% more than col2im's product at 13x13 / 4x4 / stride 2).
+struct Phase {
+    std::size_t pixels = 0, taps = 0;  // per sample; taps counts (o, ty, tx)
+    std::vector<std::ptrdiff_t> a_row, a_col, b_row, c_row;  // rows: all samples' pixels
+};
+
 template <class T>
-void col2im_tables(const T* cols, std::size_t ld, const Geometry& g, const std::int32_t* tables, T* padded, T* dx) {
-    const std::size_t P = g.pixels(), wp = g.w + 2 * g.pad, hp = g.h + 2 * g.pad;
-    for (std::size_t c = 0; c < g.c; ++c) {
-        std::fill_n(padded, hp * wp, T(0));
-        for (std::size_t tap = 0; tap < g.kh * g.kw; ++tap) {
-            const T* row = cols + (c * g.kh * g.kw + tap) * ld;
-            const std::int32_t* t = tables + tap * P;
-            for (std::size_t q = 0; q < P; ++q) padded[t[q]] += row[q];
+void phase_input_grad(const T* gy, const T* w, const Geometry& g, T* dx) {
+    const std::size_t s = g.stride, K = g.rows(), plane = g.h * g.w;
+    // gy's copy: (N, O, hg, wg), gy at rows [ty_max, ty_max + ho) and columns [tx_max, ...).
+    const std::size_t ty_max = (g.kh - 1) / s, tx_max = (g.kw - 1) / s;
+    const std::size_t y_end = (g.h - 1 + g.pad) / s + 1, x_end = (g.w - 1 + g.pad) / s + 1;
+    const std::size_t hg = ty_max + std::max(g.ho, y_end), wg = tx_max + std::max(g.wo, x_end);
+    thread_local std::vector<T> buffer;
+    buffer.resize(g.n * g.o * hg * wg);
+    T* gp = buffer.data();
+    parallel_for(g.n * g.o, [&](std::size_t first, std::size_t last) {
+        for (std::size_t p = first; p < last; ++p) {
+            T* dst = gp + p * hg * wg;
+            std::fill_n(dst, hg * wg, T(0));
+            for (std::size_t oy = 0; oy < g.ho; ++oy)
+                std::copy_n(gy + (p * g.ho + oy) * g.wo, g.wo, dst + (oy + ty_max) * wg + tx_max);
         }
-        T* plane = dx + c * g.h * g.w;
-        for (std::size_t y = 0; y < g.h; ++y) {
-            const T* src = padded + (y + g.pad) * wp + g.pad;
-            for (std::size_t x = 0; x < g.w; ++x) plane[y * g.w + x] += src[x];
+    });
+
+    std::vector<Phase> phases;
+    std::vector<std::ptrdiff_t> c_col(g.c), b_col(g.c);
+    for (std::size_t c = 0; c < g.c; ++c) {
+        c_col[c] = std::ptrdiff_t(c * plane);
+        b_col[c] = std::ptrdiff_t(c * g.kh * g.kw);
+    }
+    for (std::size_t a = 0; a < s; ++a) {
+        for (std::size_t b = 0; b < s; ++b) {
+            Phase ph;
+            std::vector<std::size_t> ys, xs;
+            for (std::size_t y = 0; y < g.h; ++y)
+                if ((y + g.pad) % s == a) ys.push_back(y);
+            for (std::size_t x = 0; x < g.w; ++x)
+                if ((x + g.pad) % s == b) xs.push_back(x);
+            ph.pixels = ys.size() * xs.size();
+            if (ph.pixels == 0) continue;
+            const std::size_t nty = a < g.kh ? (g.kh - 1 - a) / s + 1 : 0, ntx = b < g.kw ? (g.kw - 1 - b) / s + 1 : 0;
+            ph.taps = g.o * nty * ntx;
+            for (std::size_t o = 0; o < g.o; ++o)
+                for (std::size_t ty = 0; ty < nty; ++ty)
+                    for (std::size_t tx = 0; tx < ntx; ++tx) {
+                        ph.a_col.push_back(std::ptrdiff_t(o * hg * wg) - std::ptrdiff_t(ty * wg + tx));
+                        ph.b_row.push_back(std::ptrdiff_t(o * K + (a + s * ty) * g.kw + b + s * tx));
+                    }
+            for (std::size_t n = 0; n < g.n; ++n)
+                for (std::size_t y : ys)
+                    for (std::size_t x : xs) {
+                        const std::size_t Y = (y + g.pad) / s, X = (x + g.pad) / s;
+                        ph.a_row.push_back(std::ptrdiff_t(n * g.o * hg * wg + (Y + ty_max) * wg + X + tx_max));
+                        ph.c_row.push_back(std::ptrdiff_t(n * g.c * plane + y * g.w + x));
+                    }
+            phases.push_back(std::move(ph));
         }
     }
+    parallel_for(g.n, [&](std::size_t n0, std::size_t n1) {
+        for (const Phase& ph : phases) {
+            const std::size_t first = n0 * ph.pixels;
+            indexed_gemm((n1 - n0) * ph.pixels, g.c, ph.taps, IndexedMatrix<const T>{gp, ph.a_row.data() + first, ph.a_col.data()},
+                         IndexedMatrix<const T>{w, ph.b_row.data(), b_col.data()}, T(0),
+                         IndexedMatrix<T>{dx, ph.c_row.data() + first, c_col.data()});
+        }
+    });
+}
+
+// dw = gyᵀ · columns, as dwᵀ = columnsᵀ · gy: one partial sum per thread over its images.
+template <class T>
+void implicit_weight_grad(const T* x, const T* gy, const Geometry& g, T* dw) {
+    const ImplicitLayout<T> layout(g);
+    const T* xp = padded_input(x, g);
+    const std::size_t P = g.pixels(), K = g.rows();
+    const std::size_t parts = std::min<std::size_t>(g.n, in_parallel_region() ? 1 : num_threads());
+    std::vector<std::vector<T>> partial(parts - 1, std::vector<T>(g.o * K, T(0)));
+    parallel_for(parts, [&](std::size_t first_part, std::size_t last_part) {
+        for (std::size_t part = first_part; part < last_part; ++part) {
+            const std::size_t n0 = g.n * part / parts, n1 = g.n * (part + 1) / parts;
+            T* sum = part == 0 ? dw : partial[part - 1].data();
+            indexed_gemm(K, g.o, (n1 - n0) * P, layout.columns_t(xp, n0 * P), layout.pixels_by_channel(gy, n0 * P),
+                         T(1), IndexedMatrix<T>{sum, layout.weight_col.data(), layout.weight_row.data()});
+        }
+    });
+    for (const auto& p : partial)
+        for (std::size_t i = 0; i < p.size(); ++i) dw[i] += p[i];
 }
 
 // Note [Same-width fast path]
@@ -265,65 +404,43 @@ void from_chunk(const T* buf, std::size_t n0, std::size_t nb, std::size_t channe
             std::copy_n(buf + k * nb * q + b * q, q, t + ((n0 + b) * channels + k) * q);
 }
 
-// The buffers of one call, per thread and kept between calls: the ODE-Net calls conv2d
-// thousands of times at the same sizes, and fresh MB-sized buffers would be zeroed and
-// page-faulted in on every call. The kernels never re-enter one another, so one set per thread
-// suffices. cols: K x B·P; other: the output or gradient chunk, O x B·P; stage: the input (or
-// its gradient) staged channel-major, C x B·P, and masks: kh·kw x B·P (same-width path only).
+// The buffers of one call of the same-width path, per thread and kept between calls: the
+// ODE-Net calls conv2d thousands of times at the same sizes, and fresh MB-sized buffers would
+// be zeroed and page-faulted in on every call. The kernels never re-enter one another, so one
+// set per thread suffices. cols: K x B·P; other: the output or gradient chunk, O x B·P; stage:
+// the input (or its gradient) staged channel-major, C x B·P; masks: kh·kw x B·P.
 template <class T>
 struct Workspace {
     T* cols;
     T* other;
-    T* stage = nullptr;
-    T* masks = nullptr;
+    T* stage;
+    T* masks;
     std::size_t mask_ld;
-    const std::int32_t* tables = nullptr;  // general path: Note [Tap tables], and a padded plane
-    T* padded = nullptr;
     Workspace(const Geometry& g, std::size_t ld) : mask_ld(ld) {
-        const bool staged = same_width(g);
-        const std::size_t n_cols = g.rows() * ld, n_other = g.o * ld;
-        const std::size_t n_stage = staged ? g.c * ld : 0, n_masks = staged ? g.kh * g.kw * ld : 0;
+        const std::size_t n_cols = g.rows() * ld, n_other = g.o * ld, n_stage = g.c * ld, n_masks = g.kh * g.kw * ld;
         thread_local std::vector<T> buffer;
         const std::size_t total = n_cols + n_other + n_stage + n_masks;
         if (buffer.size() < total) buffer.resize(total);
         cols = buffer.data();
         other = cols + n_cols;
-        if (staged) {
-            stage = other + n_other;
-            masks = stage + n_stage;
-            same_width_masks(g, ld, masks);
-        } else {
-            thread_local std::vector<std::int32_t> table_buffer;
-            table_buffer.resize(g.kh * g.kw * g.pixels());
-            tap_tables(g, table_buffer.data());
-            tables = table_buffer.data();
-            thread_local std::vector<T> plane_buffer;
-            plane_buffer.resize((g.h + 2 * g.pad) * (g.w + 2 * g.pad));
-            padded = plane_buffer.data();
-        }
+        stage = other + n_other;
+        masks = stage + n_stage;
+        same_width_masks(g, ld, masks);
     }
 };
 
 // cols (K x nb·P) of samples [n0, n0 + nb) of x.
 template <class T>
 void im2col_chunk(const T* x, std::size_t n0, std::size_t nb, const Geometry& g, Workspace<T>& ws, std::size_t ld) {
-    const std::size_t sample = g.c * g.h * g.w;
-    if (same_width(g)) {
-        to_chunk(x, n0, nb, g.c, g.h * g.w, ws.stage);
-        return im2col_same_width(ws.stage, g, ws.masks, ws.mask_ld, ws.cols, ld);
-    }
-    for (std::size_t b = 0; b < nb; ++b) im2col_tables(x + (n0 + b) * sample, g, ws.tables, ws.padded, ws.cols + b * g.pixels(), ld);
+    to_chunk(x, n0, nb, g.c, g.h * g.w, ws.stage);
+    im2col_same_width(ws.stage, g, ws.masks, ws.mask_ld, ws.cols, ld);
 }
 
-// dx of samples [n0, n0 + nb) (zero on entry) += col2im of cols.
+// dx of samples [n0, n0 + nb) = col2im of cols.
 template <class T>
 void col2im_chunk(Workspace<T>& ws, std::size_t ld, std::size_t n0, std::size_t nb, const Geometry& g, T* dx) {
-    const std::size_t sample = g.c * g.h * g.w;
-    if (same_width(g)) {
-        col2im_same_width(ws.cols, ld, g, ws.masks, ws.mask_ld, ws.stage);
-        return from_chunk(ws.stage, n0, nb, g.c, g.h * g.w, dx);
-    }
-    for (std::size_t b = 0; b < nb; ++b) col2im_tables(ws.cols + b * g.pixels(), ld, g, ws.tables, ws.padded, dx + (n0 + b) * sample);
+    col2im_same_width(ws.cols, ld, g, ws.masks, ws.mask_ld, ws.stage);
+    from_chunk(ws.stage, n0, nb, g.c, g.h * g.w, dx);
 }
 
 std::size_t chunk_count(const Geometry& g) { return (g.n + g.chunk() - 1) / g.chunk(); }
@@ -347,6 +464,10 @@ Tensor<T> conv_forward(const Tensor<T>& x, const Tensor<T>& w, const T* bias, co
         for (std::size_t i = 0; i < y.size(); ++i) y.data()[i] = bias ? bias[i / g.pixels() % g.o] : T(0);
         return y;
     }
+    if (!same_width(g)) {
+        implicit_forward(x.data(), w.data(), bias, g, y.data());
+        return y;
+    }
     const std::size_t K = g.rows(), P = g.pixels();
     parallel_for(chunk_count(g), [&](std::size_t first, std::size_t last) {
         for_chunks<T>(g, first, last, [&](Workspace<T>& ws, std::size_t n0, std::size_t nb, std::size_t ld) {
@@ -368,6 +489,11 @@ Tensor<T> conv_forward(const Tensor<T>& x, const Tensor<T>& w, const T* bias, co
 // dx = col2im(wᵀ g), chunk by chunk.
 template <class T>
 Tensor<T> conv_input_grad(const Tensor<T>& gy, const Tensor<T>& w, const Geometry& g) {
+    if (!g.empty() && !same_width(g)) {
+        Tensor<T> dx = Tensor<T>::from_shape(g.input());  // every entry written
+        phase_input_grad(gy.data(), w.data(), g, dx.data());
+        return dx;
+    }
     Tensor<T> dx = xt::zeros<T>(g.input());
     if (g.empty()) return dx;
     const std::size_t K = g.rows(), P = g.pixels();
@@ -386,6 +512,10 @@ template <class T>
 Tensor<T> conv_weight_grad(const Tensor<T>& x, const Tensor<T>& gy, const Geometry& g) {
     Tensor<T> dw = xt::zeros<T>(g.weight());
     if (g.empty()) return dw;
+    if (!same_width(g)) {
+        implicit_weight_grad(x.data(), gy.data(), g, dw.data());
+        return dw;
+    }
     const std::size_t K = g.rows(), P = g.pixels();
     // One partial sum per thread (the first is dw itself), added up at the end.
     const std::size_t chunks = chunk_count(g);

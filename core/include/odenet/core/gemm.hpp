@@ -3,6 +3,7 @@
 // dimensions. Small products run on our own register-blocked kernel, large ones on OpenBLAS;
 // see Note [Small GEMMs] in core/src/gemm.cpp for why and where the line is.
 #include <cstddef>
+#include <cstdint>
 
 namespace odenet {
 
@@ -24,5 +25,24 @@ void small_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, c
                 const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc);
 void small_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
                 const double* b, std::size_t ldb, double beta, double* c, std::size_t ldc);
+
+/// A matrix read or written through offset tables: element (i, j) is at base[row[i] + col[j]].
+/// A convolution's im2col matrix is one over the input, with a row per output pixel and a column
+/// per (channel, tap), so it can be multiplied without being built (Note [Implicit im2col]).
+template <class T>
+struct IndexedMatrix {
+    T* base;
+    const std::ptrdiff_t* row;
+    const std::ptrdiff_t* col;
+};
+
+/// C (m x n) = A (m x k) B (k x n) + beta C over indexed matrices, on the calling thread (callers
+/// split the rows of C). B is packed, A read in place, C written entry by entry. With beta = 1,
+/// entries of C may share an address: each update is its own read-add-write, so C accumulates
+/// them (a scatter-add, as col2im does); with beta = 0 they must be distinct.
+void indexed_gemm(std::size_t m, std::size_t n, std::size_t k, IndexedMatrix<const float> a,
+                  IndexedMatrix<const float> b, float beta, IndexedMatrix<float> c);
+void indexed_gemm(std::size_t m, std::size_t n, std::size_t k, IndexedMatrix<const double> a,
+                  IndexedMatrix<const double> b, double beta, IndexedMatrix<double> c);
 
 }  // namespace odenet

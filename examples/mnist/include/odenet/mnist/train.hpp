@@ -35,6 +35,11 @@ Tensor<float> gather_images(const Dataset& data, const std::vector<std::size_t>&
 std::vector<std::size_t> gather_labels(const Dataset& data, const std::vector<std::size_t>& order, std::size_t begin,
                                        std::size_t end);
 
+/// Moves the last `n` examples of `train` into the returned validation set, so that choices such
+/// as the schedule can be made without looking at the test set. A ValueError when n would leave
+/// fewer than one training example.
+Dataset split_validation(Dataset& train, std::size_t n);
+
 struct StepResult {
     double loss = 0;
     std::size_t correct = 0;
@@ -70,6 +75,7 @@ struct TrainOptions {
     double tol = 1e-3;
     bool crop = false;            ///< RandomCrop(28, padding=4) augmentation
     std::size_t limit_train = 0, limit_test = 0;  ///< 0 = all
+    std::size_t validation = 0;   ///< hold out the last N training images and evaluate on them, not the test set
     std::uint64_t seed = 0;
     std::string out = "out/mnist";
     bool resume = false;
