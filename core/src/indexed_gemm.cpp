@@ -15,7 +15,6 @@ namespace odenet {
 
 namespace {
 
-using gemm_kernel::accumulate;
 using gemm_kernel::AlignedBuffer;
 using gemm_kernel::Blocking;
 using gemm_kernel::kc_block;
@@ -46,11 +45,25 @@ void indexed_block(std::size_t k, IndexedMatrix<const T> a, const T* panel, Inde
     std::ptrdiff_t a_rows[MR], c_rows[MR];
     std::copy_n(a.row, MR, a_rows);
     std::copy_n(c.row, MR, c_rows);
-    const std::ptrdiff_t* a_cols = a.col;
+    // The k loop of small_gemm.cpp's micro_kernel, with A's offsets from the tables.
     Batch acc[MR][NV];
-    accumulate<T, MR>(
-        k, a.base, [&a_rows](std::size_t r) { return a_rows[r]; }, [a_cols](std::size_t kk) { return a_cols[kk]; },
-        panel, NR, acc);
+#pragma GCC unroll 8
+    for (std::size_t r = 0; r < MR; ++r)
+#pragma GCC unroll 8
+        for (std::size_t v = 0; v < NV; ++v) acc[r][v] = Batch(T(0));
+    for (std::size_t kk = 0; kk < k; ++kk) {
+        const T* bp = panel + kk * NR;
+        Batch b[NV];
+#pragma GCC unroll 8
+        for (std::size_t v = 0; v < NV; ++v) b[v] = Batch::load_aligned(bp + v * L);
+        const T* ap = a.base + a.col[kk];
+#pragma GCC unroll 8
+        for (std::size_t r = 0; r < MR; ++r) {
+            const Batch ar(ap[a_rows[r]]);
+#pragma GCC unroll 8
+            for (std::size_t v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(ar, b[v], acc[r][v]);
+        }
+    }
     alignas(64) T tile[MR][NR];
     for (std::size_t r = 0; r < MR; ++r)
         for (std::size_t v = 0; v < NV; ++v) acc[r][v].store_aligned(tile[r] + v * L);
