@@ -100,6 +100,22 @@ void BM_Conv2d_gemm(benchmark::State& state) {
     three_gemms(state, static_cast<int>(kChannels), static_cast<int>(kBatch) * ho * ho, static_cast<int>(kChannels) * k * k);
 }
 BENCHMARK(BM_Conv2d_step)->Args({6, 3, 1, 1})->Args({13, 4, 2, 1})->Unit(benchmark::kMicrosecond);
+
+// The ODE-Net's first layer, 1 -> 64 channels, 3x3, no padding, on 28x28 images: a product with
+// k = 9, where writing the output costs more than the multiply-adds. Forward and weight
+// gradient (the images need no gradient); no GEMM baseline, a guard against regressions.
+void BM_Conv2d_first_layer(benchmark::State& state) {
+    on::manual_seed(0);
+    nn::Conv2d conv(1, kChannels, 3, {.dtype = on::Dtype::float32});
+    const on::Var x(on::randn<float>({kBatch, 1, 28, 28}));
+    const on::Var gy = on::ones(conv(x).shape(), on::Dtype::float32);
+    for (auto _ : state) {
+        conv.zero_grad();
+        on::backward(conv(x), gy);
+        benchmark::DoNotOptimize(conv.weight.grad().impl());
+    }
+}
+BENCHMARK(BM_Conv2d_first_layer)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Conv2d_gemm)->Args({6, 3, 1, 1})->Args({13, 4, 2, 1})->Unit(benchmark::kMicrosecond);
 
 // ---- The split of one ODE-Net dynamics evaluation at (128, 64, 6, 6) ---------------------------

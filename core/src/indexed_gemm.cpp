@@ -1,8 +1,7 @@
-// indexed_gemm: the product of matrices given by offset tables (gemm.hpp), on the register
-// block of gemm_kernel.hpp. B is gathered into panels NR wide (KC rows at a time, so a panel
-// stays in L2, as in small_gemm.cpp); each MR-row block of A is read in place through its
-// tables and meets every panel of the k block before the next row block starts, so its rows
-// stay in L1 however scattered they are in memory.
+// indexed_gemm: the product of matrices given by offset tables (gemm.hpp), on the blocking of
+// gemm_kernel.hpp. B is gathered one panel at a time (NR columns by KC rows, which stays in L2,
+// as in small_gemm.cpp), and every MR-row block of A, read in place through its tables, is
+// multiplied by it before the next panel is gathered.
 #include <algorithm>
 #include <vector>
 
@@ -19,19 +18,18 @@ using gemm_kernel::AlignedBuffer;
 using gemm_kernel::Blocking;
 using gemm_kernel::kc_block;
 
-// Rows [k0, k0 + kb) of B into ceil(n / NR) panels of kb x NR, zero-padded on the right.
+// Rows [k0, k0 + kb) x columns [j0, j0 + cols) of B into a kb x NR panel, zero-padded on the
+// right. (Reading B column by column when its rows are adjacent in memory was slower: the
+// NR columns of a row mostly share a few cache lines already.)
 template <class T>
-void pack_panels(std::size_t n, std::size_t k0, std::size_t kb, IndexedMatrix<const T> b, T* out) {
+void pack_panel(std::size_t k0, std::size_t kb, std::size_t j0, std::size_t cols, IndexedMatrix<const T> b, T* out) {
     constexpr std::size_t NR = Blocking<T>::nr;
-    for (std::size_t j0 = 0; j0 < n; j0 += NR, out += kb * NR) {
-        const std::size_t cols = std::min(NR, n - j0);
-        const std::ptrdiff_t* col = b.col + j0;
-        for (std::size_t kk = 0; kk < kb; ++kk) {
-            const T* row = b.base + b.row[k0 + kk];
-            T* dst = out + kk * NR;
-            for (std::size_t j = 0; j < cols; ++j) dst[j] = row[col[j]];
-            std::fill(dst + cols, dst + NR, T(0));
-        }
+    const std::ptrdiff_t* col = b.col + j0;
+    for (std::size_t kk = 0; kk < kb; ++kk) {
+        const T* row = b.base + b.row[k0 + kk];
+        T* dst = out + kk * NR;
+        for (std::size_t j = 0; j < cols; ++j) dst[j] = row[col[j]];
+        std::fill(dst + cols, dst + NR, T(0));
     }
 }
 
@@ -39,7 +37,7 @@ void pack_panels(std::size_t n, std::size_t k0, std::size_t kb, IndexedMatrix<co
 // (already offset to this block).
 template <class T, std::size_t MR>
 void indexed_block(std::size_t k, IndexedMatrix<const T> a, const T* panel, IndexedMatrix<T> c, std::size_t cols,
-                   T beta) {
+                   bool c_cols_adjacent, T beta) {
     using Batch = typename Blocking<T>::Batch;
     constexpr std::size_t NV = Blocking<T>::nv, L = Blocking<T>::lanes, NR = Blocking<T>::nr;
     std::ptrdiff_t a_rows[MR], c_rows[MR];
@@ -64,6 +62,19 @@ void indexed_block(std::size_t k, IndexedMatrix<const T> a, const T* panel, Inde
             for (std::size_t v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(ar, b[v], acc[r][v]);
         }
     }
+    if (c_cols_adjacent && cols == NR) {
+        // A full panel whose columns of C are adjacent in memory (a product whose columns are
+        // output pixels): row by row in vectors. Adjacent columns never share an address.
+        for (std::size_t r = 0; r < MR; ++r) {
+            T* cr = c.base + c_rows[r] + c.col[0];
+            for (std::size_t v = 0; v < NV; ++v) {
+                Batch out = acc[r][v];
+                if (beta != T(0)) out = xsimd::fma(Batch(beta), Batch::load_unaligned(cr + v * L), out);
+                out.store_unaligned(cr + v * L);
+            }
+        }
+        return;
+    }
     alignas(64) T tile[MR][NR];
     for (std::size_t r = 0; r < MR; ++r)
         for (std::size_t v = 0; v < NV; ++v) acc[r][v].store_aligned(tile[r] + v * L);
@@ -82,10 +93,10 @@ void indexed_block(std::size_t k, IndexedMatrix<const T> a, const T* panel, Inde
 
 template <class T, std::size_t MR>
 void indexed_tail(std::size_t rows, std::size_t k, IndexedMatrix<const T> a, const T* panel, IndexedMatrix<T> c,
-                  std::size_t cols, T beta) {
+                  std::size_t cols, bool c_cols_adjacent, T beta) {
     if constexpr (MR > 0) {
-        if (rows == MR) return indexed_block<T, MR>(k, a, panel, c, cols, beta);
-        indexed_tail<T, MR - 1>(rows, k, a, panel, c, cols, beta);
+        if (rows == MR) return indexed_block<T, MR>(k, a, panel, c, cols, c_cols_adjacent, beta);
+        indexed_tail<T, MR - 1>(rows, k, a, panel, c, cols, c_cols_adjacent, beta);
     }
 }
 
@@ -102,25 +113,26 @@ void indexed_product(std::size_t m, std::size_t n, std::size_t k, IndexedMatrix<
             }
         return;
     }
-    const std::size_t panels = (n + NR - 1) / NR;
     thread_local AlignedBuffer<T> packed;
+    packed.resize(std::min(KC, k) * NR);
     for (std::size_t k0 = 0; k0 < k; k0 += KC) {
         const std::size_t kb = std::min(KC, k - k0);
-        packed.resize(panels * kb * NR);
-        pack_panels(n, k0, kb, b, packed.data());
         const T beta_block = k0 == 0 ? beta : T(1);  // later k blocks add to the first
         const IndexedMatrix<const T> a_block{a.base, a.row, a.col + k0};
-        for (std::size_t i = 0; i < m; i += MR) {
-            const std::size_t rows = std::min(MR, m - i);
-            const IndexedMatrix<const T> a_rows{a_block.base, a_block.row + i, a_block.col};
-            for (std::size_t p = 0; p < panels; ++p) {
-                const std::size_t j0 = p * NR, cols = std::min(NR, n - j0);
+        // Panel by panel (kb x NR, in L2), each met by every row block of A.
+        for (std::size_t j0 = 0; j0 < n; j0 += NR) {
+            const std::size_t cols = std::min(NR, n - j0);
+            pack_panel(k0, kb, j0, cols, b, packed.data());
+            bool adjacent = true;
+            for (std::size_t j = 1; j < cols && adjacent; ++j) adjacent = c.col[j0 + j] == c.col[j0] + std::ptrdiff_t(j);
+            for (std::size_t i = 0; i < m; i += MR) {
+                const std::size_t rows = std::min(MR, m - i);
+                const IndexedMatrix<const T> a_rows{a_block.base, a_block.row + i, a_block.col};
                 const IndexedMatrix<T> c_block{c.base, c.row + i, c.col + j0};
-                const T* panel = packed.data() + p * kb * NR;
                 if (rows == MR) {
-                    indexed_block<T, MR>(kb, a_rows, panel, c_block, cols, beta_block);
+                    indexed_block<T, MR>(kb, a_rows, packed.data(), c_block, cols, adjacent, beta_block);
                 } else {
-                    indexed_tail<T, MR - 1>(rows, kb, a_rows, panel, c_block, cols, beta_block);
+                    indexed_tail<T, MR - 1>(rows, kb, a_rows, packed.data(), c_block, cols, adjacent, beta_block);
                 }
             }
         }

@@ -74,7 +74,7 @@ TEST_CASE("conv2d matches the direct loops for stride 1/2 and padding 0/1") {
 }
 
 TEST_CASE("conv2d's general path: strides 2 and 3, kernels smaller than the stride, wide padding") {
-    // The general (not same-width) im2col / col2im: strides above 2, kernels smaller than the
+    // The general (not same-width) path, Note [Implicit im2col]: strides above 2, kernels smaller than the
     // stride (pixels no tap reads), pixels past the last tap's reach, padding wider than the kernel.
     Generator gen(5);
     for (const auto& [x_shape, w_shape, stride, padding] :
@@ -82,13 +82,20 @@ TEST_CASE("conv2d's general path: strides 2 and 3, kernels smaller than the stri
           std::tuple{Shape{2, 2, 10, 8}, Shape{3, 2, 5, 2}, std::size_t{3}, std::size_t{2}},
           std::tuple{Shape{3, 2, 7, 7}, Shape{2, 2, 1, 1}, std::size_t{2}, std::size_t{0}},
           std::tuple{Shape{1, 2, 9, 8}, Shape{2, 2, 2, 3}, std::size_t{3}, std::size_t{0}},
-          std::tuple{Shape{2, 1, 5, 4}, Shape{2, 1, 3, 2}, std::size_t{1}, std::size_t{3}}}) {
+          std::tuple{Shape{2, 1, 5, 4}, Shape{2, 1, 3, 2}, std::size_t{1}, std::size_t{3}},
+          // Fewer taps than output channels (the forward is computed transposed), with output
+          // planes wider than a panel (100 and 81 pixels) and images that start mid-panel.
+          std::tuple{Shape{3, 1, 11, 11}, Shape{7, 1, 2, 2}, std::size_t{1}, std::size_t{0}},
+          std::tuple{Shape{3, 1, 16, 16}, Shape{9, 1, 2, 2}, std::size_t{2}, std::size_t{1}}}) {
         INFO(shape_str(x_shape), " * ", shape_str(w_shape), " stride ", stride, " padding ", padding);
         const Tensor<double> x = randn<double>(x_shape, gen), w = randn<double>(w_shape, gen);
+        const Tensor<double> b = randn<double>({w_shape[0]}, gen);
         const Conv2dOptions opt{.stride = stride, .padding = padding};
         const Var y = conv2d(Var(x), Var(w), Var(), opt);
         CHECK(max_abs_diff(y.value<double>(), reference_conv(x, w, nullptr, stride, padding)) < 1e-12);
-        // col2im through the same tap tables: <I(g, w), x> = <g, B(x, w)>, and the weight gradient.
+        CHECK(max_abs_diff(conv2d(Var(x), Var(w), Var(b), opt).value<double>(), reference_conv(x, w, &b, stride, padding)) < 1e-12);
+        // The input gradient (by phases) and the weight gradient against the forward:
+        // <I(g, w), x> = <g, B(x, w)> = <W(x, g), w>.
         const Var g(randn<double>(y.shape(), gen));
         const double forward = inner(g, y);
         CHECK(inner(conv2d_input_grad(g, Var(w), x_shape, opt), Var(x)) == doctest::Approx(forward).epsilon(1e-12));

@@ -168,17 +168,28 @@ const T* padded_input(const T* x, const Geometry& g) {
     return xp;
 }
 
-// y = bias + columns · wᵀ, images split between threads.
+// y = bias + columns · wᵀ, images split between threads. With fewer taps than output channels
+// (the ODE-Net's first layer: 9 taps, 64 channels) the product is short in k and writing y
+// dominates, so it is computed transposed, yᵀ = w · columnsᵀ: the columns are gathered into
+// indexed_gemm's panels, and each row of an output plane is written in vectors (bench_nn's
+// BM_Conv2d_first_layer: <measured>).
 template <class T>
 void implicit_forward(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
     const ImplicitLayout<T> layout(g);
     const T* xp = padded_input(x, g);
-    const std::size_t P = g.pixels();
+    const std::size_t P = g.pixels(), K = g.rows();
     parallel_for(g.n, [&](std::size_t n0, std::size_t n1) {
         for (std::size_t n = n0; n < n1; ++n)
             for (std::size_t o = 0; o < g.o; ++o) std::fill_n(y + (n * g.o + o) * P, P, bias ? bias[o] : T(0));
-        indexed_gemm((n1 - n0) * P, g.o, g.rows(), layout.columns(xp, n0 * P), layout.weight_t(w), T(1),
-                     layout.pixels_by_channel(y, n0 * P));
+        if (K >= g.o) {
+            indexed_gemm((n1 - n0) * P, g.o, K, layout.columns(xp, n0 * P), layout.weight_t(w), T(1),
+                         layout.pixels_by_channel(y, n0 * P));
+            return;
+        }
+        for (std::size_t n = n0; n < n1; ++n) {  // per image, so that panels start at its first pixel
+            indexed_gemm(g.o, P, K, layout.weight(w), layout.columns_t(xp, n * P), T(1),
+                         IndexedMatrix<T>{y, layout.out_channel.data(), layout.out_pixel.data() + n * P});
+        }
     });
 }
 
@@ -261,7 +272,9 @@ void phase_input_grad(const T* gy, const T* w, const Geometry& g, T* dx) {
     });
 }
 
-// dw = gyᵀ · columns, as dwᵀ = columnsᵀ · gy: one partial sum per thread over its images.
+// dw = gyᵀ · columns, as dwᵀ = columnsᵀ · gy when there are more taps than output channels
+// (B, gathered into panels, is then gy: O values per pixel rather than K); one partial sum per
+// thread over its images.
 template <class T>
 void implicit_weight_grad(const T* x, const T* gy, const Geometry& g, T* dw) {
     const ImplicitLayout<T> layout(g);
@@ -273,8 +286,14 @@ void implicit_weight_grad(const T* x, const T* gy, const Geometry& g, T* dw) {
         for (std::size_t part = first_part; part < last_part; ++part) {
             const std::size_t n0 = g.n * part / parts, n1 = g.n * (part + 1) / parts;
             T* sum = part == 0 ? dw : partial[part - 1].data();
-            indexed_gemm(K, g.o, (n1 - n0) * P, layout.columns_t(xp, n0 * P), layout.pixels_by_channel(gy, n0 * P),
-                         T(1), IndexedMatrix<T>{sum, layout.weight_col.data(), layout.weight_row.data()});
+            if (K >= g.o) {
+                indexed_gemm(K, g.o, (n1 - n0) * P, layout.columns_t(xp, n0 * P), layout.pixels_by_channel(gy, n0 * P),
+                             T(1), IndexedMatrix<T>{sum, layout.weight_col.data(), layout.weight_row.data()});
+            } else {  // dw = gyᵀ · columns: the panels gather K columns per pixel, not O channels
+                indexed_gemm(g.o, K, (n1 - n0) * P,
+                             IndexedMatrix<const T>{gy, layout.out_channel.data(), layout.out_pixel.data() + n0 * P},
+                             layout.columns(xp, n0 * P), T(1), IndexedMatrix<T>{sum, layout.weight_row.data(), layout.weight_col.data()});
+            }
         }
     });
     for (const auto& p : partial)
