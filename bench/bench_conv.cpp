@@ -67,8 +67,9 @@ void BM_sgemm_baseline(benchmark::State& state) {
 
 // Baseline 2: the GEMMs conv2d's forward and backward run, as it runs them (chunks of about 512
 // output columns: forward O x K x cols, input gradient K x O x cols (Aᵀ), weight gradient
-// O x cols x K (Bᵀ, accumulated)), on ready-made buffers. The gap to BM_conv2d_forward_backward
-// is what im2col, col2im and the layout copies cost.
+// O x cols x K (Bᵀ, accumulated)), on ready-made buffers. For the same-width cases the gap to
+// BM_conv2d_forward_backward is what im2col, col2im and the layout copies cost; the strided case
+// runs other products (Note [Implicit im2col]), so there it is a reference only.
 void BM_conv_chunk_gemms(benchmark::State& state) {
     const ConvCase c = kCases[state.range(0)];
     const std::size_t out = (c.hw + 2 * c.padding - c.kernel) / c.stride + 1, pixels = out * out;

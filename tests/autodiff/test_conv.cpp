@@ -83,10 +83,12 @@ TEST_CASE("conv2d's general path: strides 2 and 3, kernels smaller than the stri
           std::tuple{Shape{3, 2, 7, 7}, Shape{2, 2, 1, 1}, std::size_t{2}, std::size_t{0}},
           std::tuple{Shape{1, 2, 9, 8}, Shape{2, 2, 2, 3}, std::size_t{3}, std::size_t{0}},
           std::tuple{Shape{2, 1, 5, 4}, Shape{2, 1, 3, 2}, std::size_t{1}, std::size_t{3}},
-          // Fewer taps than output channels (the forward is computed transposed), with output
-          // planes wider than a panel (100 and 81 pixels) and images that start mid-panel.
+          // Fewer taps than output channels (forward and weight gradient computed transposed),
+          // with output planes wider than a panel (100, 81 and 25 pixels), and K = 36 taps, a
+          // full panel of float64 columns of dw (the vector stores).
           std::tuple{Shape{3, 1, 11, 11}, Shape{7, 1, 2, 2}, std::size_t{1}, std::size_t{0}},
-          std::tuple{Shape{3, 1, 16, 16}, Shape{9, 1, 2, 2}, std::size_t{2}, std::size_t{1}}}) {
+          std::tuple{Shape{3, 1, 16, 16}, Shape{9, 1, 2, 2}, std::size_t{2}, std::size_t{1}},
+          std::tuple{Shape{2, 4, 9, 9}, Shape{48, 4, 3, 3}, std::size_t{2}, std::size_t{1}}}) {
         INFO(shape_str(x_shape), " * ", shape_str(w_shape), " stride ", stride, " padding ", padding);
         const Tensor<double> x = randn<double>(x_shape, gen), w = randn<double>(w_shape, gen);
         const Tensor<double> b = randn<double>({w_shape[0]}, gen);
@@ -103,6 +105,43 @@ TEST_CASE("conv2d's general path: strides 2 and 3, kernels smaller than the stri
     }
 }
 
+TEST_CASE("conv2d's general path in float32: forward, both gradients, more and fewer taps than channels") {
+    // The float32 kernels have other block sizes (16 lanes) than the float64 ones; checked
+    // against the float64 results of the same numbers. K = 72 < O = 80 fills float32 panels.
+    Generator gen(13);
+    for (const auto& [x_shape, w_shape] : {std::pair{Shape{3, 6, 13, 13}, Shape{5, 6, 4, 4}},
+                                           std::pair{Shape{2, 8, 11, 11}, Shape{80, 8, 3, 3}}}) {
+        INFO(shape_str(x_shape), " * ", shape_str(w_shape));
+        const Conv2dOptions opt{.stride = 2, .padding = 1};
+        const Var x(randn<double>(x_shape, gen)), w(randn<double>(w_shape, gen));
+        const Var y = conv2d(x, w, Var(), opt);
+        const Var g(randn<double>(y.shape(), gen));
+        const Var x32 = to_dtype(x, Dtype::float32), w32 = to_dtype(w, Dtype::float32), g32 = to_dtype(g, Dtype::float32);
+        auto gap = [](const Var& single, const Var& twice) {
+            return max_abs_diff(to_dtype(single, Dtype::float64).value<double>(), twice.value<double>());
+        };
+        // Sums of up to 288 products of O(1) numbers: float32 rounding ~ 1e-4 at most.
+        CHECK(gap(conv2d(x32, w32, Var(), opt), y) < 1e-3);
+        CHECK(gap(conv2d_input_grad(g32, w32, x_shape, opt), conv2d_input_grad(g, w, x_shape, opt)) < 1e-3);
+        CHECK(gap(conv2d_weight_grad(x32, g32, w_shape, opt), conv2d_weight_grad(x, g, w_shape, opt)) < 1e-3);
+    }
+}
+
+TEST_CASE("conv2d and its gradients of an empty batch") {
+    for (const auto& [h, k, stride] : {std::tuple{std::size_t{6}, std::size_t{3}, std::size_t{1}},
+                                       std::tuple{std::size_t{13}, std::size_t{4}, std::size_t{2}}}) {
+        const Conv2dOptions opt{.stride = stride, .padding = 1};
+        const Var x(Tensor<double>(xt::zeros<double>({std::size_t{0}, std::size_t{3}, h, h})));
+        const Var w(Tensor<double>(xt::ones<double>({std::size_t{4}, std::size_t{3}, k, k})));
+        const Var y = conv2d(x, w, Var(), opt);
+        CHECK(y.shape()[0] == 0);
+        CHECK(conv2d_input_grad(y, w, x.shape(), opt).shape() == x.shape());
+        const Var dw = conv2d_weight_grad(x, y, w.shape(), opt);
+        CHECK(dw.shape() == w.shape());
+        CHECK(max_abs_diff(dw.value<double>(), Tensor<double>(xt::zeros<double>(w.shape()))) == 0.0);
+    }
+}
+
 TEST_CASE("conv2d's same-width path at its edges: padding 2, a one-row map, padding >= width (not taken)") {
     Generator gen(4);
     for (const auto& [x_shape, w_shape, padding] :
@@ -112,7 +151,8 @@ TEST_CASE("conv2d's same-width path at its edges: padding 2, a one-row map, padd
         const Tensor<double> x = randn<double>(x_shape, gen), w = randn<double>(w_shape, gen);
         const Var y = conv2d(Var(x), Var(w), Var(), {.padding = padding});
         CHECK(max_abs_diff(y.value<double>(), reference_conv(x, w, nullptr, 1, padding)) < 1e-12);
-        // The adjoint identity exercises col2im on the same geometry.
+        // The adjoint identity checks the input gradient on the same geometry (col2im, or the
+        // phases when padding >= width sends the convolution down the general path).
         const Var g(randn<double>(y.shape(), gen));
         const double forward = inner(g, y);
         CHECK(inner(conv2d_input_grad(g, Var(w), x_shape, {.padding = padding}), Var(x)) ==
@@ -147,8 +187,9 @@ TEST_CASE("conv2d at the MNIST ODE-Net's downsampling shape (4x4 kernel, stride 
 }
 
 TEST_CASE("conv2d's gradient ops are its adjoints, across several batch chunks") {
-    // 15x15 outputs (225 pixels) make chunks of 2 samples, so 5 samples take 3 chunks, the last
-    // one partial. ⟨I(g, w), x⟩ = ⟨g, B(x, w)⟩ = ⟨W(x, g), w⟩ for any x, w, g.
+    // 15x15 outputs (225 pixels) make chunks of 2 samples, so at stride 1 (the same-width path)
+    // 5 samples take 3 chunks, the last one partial; stride 2 takes the general path.
+    // ⟨I(g, w), x⟩ = ⟨g, B(x, w)⟩ = ⟨W(x, g), w⟩ for any x, w, g.
     Generator gen(9);
     for (std::size_t stride : {1, 2}) {
         CAPTURE(stride);
@@ -168,9 +209,10 @@ TEST_CASE("conv2d's gradient ops are its adjoints, across several batch chunks")
 }
 
 TEST_CASE("conv2d and its gradients agree on one and two threads") {
-    // Chunks are split over threads and the weight gradient is summed from per-thread parts:
-    // the same numbers up to the order of that last sum. 6x6 maps (the same-width path) and a
-    // strided 4x4 kernel (the general path), 40 samples = several chunks per thread.
+    // Chunks (same-width path) or images (general path) are split over threads and the weight
+    // gradient is summed from per-thread parts: the same numbers up to the order of that last
+    // sum. 6x6 maps (the same-width path) and a strided 4x4 kernel (the general path), 40
+    // samples = several chunks per thread.
     const int before = num_threads();
     Generator gen(11);
     for (const auto& [h, k, stride] : {std::tuple{std::size_t{6}, std::size_t{3}, std::size_t{1}},
@@ -193,23 +235,26 @@ TEST_CASE("conv2d and its gradients agree on one and two threads") {
 }
 
 TEST_CASE("conv2d's weight gradient is right when two threads compete for the pool") {
-    // The second caller finds the pool busy and runs all its parts inline.
+    // The second caller finds the pool busy and runs all its parts inline. Both paths.
     const int before = num_threads();
     set_num_threads(2);
     Generator gen(12);
-    const Var x(randn<double>({40, 3, 6, 6}, gen)), w(randn<double>({4, 3, 3, 3}, gen));
-    const Conv2dOptions opt{.padding = 1};
-    const Var g(randn<double>({40, 4, 6, 6}, gen));
-    const Tensor<double> expected = conv2d_weight_grad(x, g, w.shape(), opt).value<double>();
-    std::atomic<int> wrong{0};
-    auto work = [&] {
-        for (int i = 0; i < 20; ++i)
-            if (max_abs_diff(conv2d_weight_grad(x, g, w.shape(), opt).value<double>(), expected) > 1e-10) ++wrong;
-    };
-    std::thread a(work), b(work);
-    a.join();
-    b.join();
-    CHECK(wrong == 0);
+    for (const auto& [h, k, stride] : {std::tuple{std::size_t{6}, std::size_t{3}, std::size_t{1}},
+                                       std::tuple{std::size_t{13}, std::size_t{4}, std::size_t{2}}}) {
+        const Var x(randn<double>({40, 3, h, h}, gen)), w(randn<double>({4, 3, k, k}, gen));
+        const Conv2dOptions opt{.stride = stride, .padding = 1};
+        const Var g(randn<double>(conv2d(x, w, Var(), opt).shape(), gen));
+        const Tensor<double> expected = conv2d_weight_grad(x, g, w.shape(), opt).value<double>();
+        std::atomic<int> wrong{0};
+        auto work = [&] {
+            for (int i = 0; i < 20; ++i)
+                if (max_abs_diff(conv2d_weight_grad(x, g, w.shape(), opt).value<double>(), expected) > 1e-10) ++wrong;
+        };
+        std::thread a(work), b(work);
+        a.join();
+        b.join();
+        CHECK(wrong == 0);
+    }
     set_num_threads(before);
 }
 

@@ -137,7 +137,7 @@ TEST_CASE("indexed_gemm with strided tables matches a triple loop (float64 and f
 TEST_CASE("indexed_gemm with beta = 1 adds entries of C that share an address") {
     std::mt19937 rng(11);
     std::uniform_real_distribution<double> u(-1, 1);
-    const std::size_t m = 13, n = 70, k = 600;  // partial row blocks, two panels, two k blocks
+    const std::size_t m = 13, n = 70, k = 3000;  // partial row blocks, two panels, several k blocks on any ISA
     for (const auto& [row_stride, col_stride] : {std::pair<std::size_t, std::size_t>{1, 2}, {2, 1}}) {
         std::vector<double> a(m * k), b(k * n), c(row_stride * m + col_stride * n);
         for (auto& x : a) x = u(rng);

@@ -37,9 +37,11 @@ struct IndexedMatrix {
 };
 
 /// C (m x n) = A (m x k) B (k x n) + beta C over indexed matrices, on the calling thread (callers
-/// split the rows of C). B is packed, A read in place, C written entry by entry. With beta = 1,
-/// entries of C may share an address: each update is its own read-add-write, so C accumulates
-/// them (a scatter-add, as col2im does); with beta = 0 they must be distinct.
+/// split the rows of C). B is packed, A read in place; C is written a row of a panel at a time in
+/// vectors when the panel's columns are adjacent in memory, entry by entry otherwise. With
+/// beta = 1, entries of C may share an address: each update is its own read-add-write, in order,
+/// so C accumulates them (a scatter-add, as col2im does); with beta = 0 they must be distinct.
+/// C must not overlap A or B.
 void indexed_gemm(std::size_t m, std::size_t n, std::size_t k, IndexedMatrix<const float> a,
                   IndexedMatrix<const float> b, float beta, IndexedMatrix<float> c);
 void indexed_gemm(std::size_t m, std::size_t n, std::size_t k, IndexedMatrix<const double> a,
