@@ -142,6 +142,21 @@ struct ImplicitLayout {
     IndexedMatrix<const T> weight_t(const T* w) const { return {w, weight_col.data(), weight_row.data()}; }
 };
 
+// Each of `planes` h x w planes of src into an hb x wb plane of dst at row `top`, column `left`,
+// zeros around it (planes split between threads).
+template <class T>
+void bordered_copy(const T* src, std::size_t planes, std::size_t h, std::size_t w, std::size_t top, std::size_t left,
+                   std::size_t hb, std::size_t wb, T* dst) {
+    parallel_for(planes, [&](std::size_t first, std::size_t last) {
+        for (std::size_t plane = first; plane < last; ++plane) {
+            T* d = dst + plane * hb * wb;
+            const T* from = src + plane * h * w;
+            std::fill_n(d, hb * wb, T(0));
+            for (std::size_t y = 0; y < h; ++y) std::copy_n(from + y * w, w, d + (y + top) * wb + left);
+        }
+    });
+}
+
 // A zero-bordered copy of x, (N, C, H + 2 pad, W + 2 pad), in a buffer of the calling thread
 // kept between calls (tens of MB at the ODE-Net's 26x26 maps: fresh pages cost more than the
 // copy). Without padding, x itself.
@@ -151,22 +166,8 @@ const T* padded_input(const T* x, const Geometry& g) {
     const std::size_t hp = g.h + 2 * g.pad, wp = g.w + 2 * g.pad;
     thread_local std::vector<T> buffer;
     buffer.resize(g.n * g.c * hp * wp);
-    T* xp = buffer.data();
-    parallel_for(g.n * g.c, [&](std::size_t first, std::size_t last) {
-        for (std::size_t plane = first; plane < last; ++plane) {
-            T* dst = xp + plane * hp * wp;
-            const T* src = x + plane * g.h * g.w;
-            std::fill_n(dst, g.pad * wp, T(0));
-            for (std::size_t y = 0; y < g.h; ++y) {
-                T* row = dst + (y + g.pad) * wp;
-                std::fill_n(row, g.pad, T(0));
-                std::copy_n(src + y * g.w, g.w, row + g.pad);
-                std::fill_n(row + g.pad + g.w, g.pad, T(0));
-            }
-            std::fill_n(dst + (g.h + g.pad) * wp, g.pad * wp, T(0));
-        }
-    });
-    return xp;
+    bordered_copy(x, g.n * g.c, g.h, g.w, g.pad, g.pad, hp, wp, buffer.data());
+    return buffer.data();
 }
 
 // y = bias + columns · wᵀ, images split between threads. With fewer taps than output channels
@@ -220,14 +221,7 @@ void phase_input_grad(const T* gy, const T* w, const Geometry& g, T* dx) {
     thread_local std::vector<T> buffer;
     buffer.resize(g.n * g.o * hg * wg);
     T* gp = buffer.data();
-    parallel_for(g.n * g.o, [&](std::size_t first, std::size_t last) {
-        for (std::size_t p = first; p < last; ++p) {
-            T* dst = gp + p * hg * wg;
-            std::fill_n(dst, hg * wg, T(0));
-            for (std::size_t oy = 0; oy < g.ho; ++oy)
-                std::copy_n(gy + (p * g.ho + oy) * g.wo, g.wo, dst + (oy + ty_max) * wg + tx_max);
-        }
-    });
+    bordered_copy(gy, g.n * g.o, g.ho, g.wo, ty_max, tx_max, hg, wg, gp);
 
     std::vector<Phase> phases;
     std::vector<std::ptrdiff_t> c_col(g.c), b_col(g.c);
