@@ -22,11 +22,13 @@ MultiStepLR::MultiStepLR(Optimizer& optimizer, MultiStepOptions options)
     start();
 }
 
-double MultiStepLR::lr_at(long count) const {
-    const auto passed = std::upper_bound(options_.milestones.begin(), options_.milestones.end(), count) -
-                        options_.milestones.begin();
-    return base_lr() * std::pow(options_.gamma, static_cast<double>(passed));
+double multistep_lr(double base, const MultiStepOptions& options, long count) {
+    const auto passed =
+        std::upper_bound(options.milestones.begin(), options.milestones.end(), count) - options.milestones.begin();
+    return base * std::pow(options.gamma, static_cast<double>(passed));
 }
+
+double MultiStepLR::lr_at(long count) const { return multistep_lr(base_lr(), options_, count); }
 
 CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, CosineOptions options)
     : LRSchedule(optimizer), options_(options) {
@@ -47,9 +49,11 @@ LinearWarmup::LinearWarmup(Optimizer& optimizer, WarmupOptions options) : LRSche
     start();
 }
 
-double LinearWarmup::lr_at(long count) const {
-    const double done = static_cast<double>(std::min(count, options_.warmup_steps)) / static_cast<double>(options_.warmup_steps);
-    return base_lr() * (options_.start_factor + (1.0 - options_.start_factor) * done);
+double warmup_lr(double base, const WarmupOptions& options, long count) {
+    const double done = static_cast<double>(std::min(count, options.warmup_steps)) / static_cast<double>(options.warmup_steps);
+    return base * (options.start_factor + (1.0 - options.start_factor) * done);
 }
+
+double LinearWarmup::lr_at(long count) const { return warmup_lr(base_lr(), options_, count); }
 
 }  // namespace odenet::optim

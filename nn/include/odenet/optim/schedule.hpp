@@ -34,6 +34,10 @@ struct MultiStepOptions {
     double gamma = 0.1;
 };
 
+/// MultiStepLR's rate after `count` steps from `base`: base · gamma^(number of milestones <= count).
+/// As a function, for code that composes schedules or needs the rate of any step (a resumed run).
+double multistep_lr(double base, const MultiStepOptions& options, long count);
+
 /// lr = base · gamma^(number of milestones <= count).
 class MultiStepLR : public LRSchedule {
 public:
@@ -64,6 +68,9 @@ struct WarmupOptions {
     long warmup_steps;          ///< count at which the full base rate is reached
     double start_factor = 0.0;  ///< lr = base · start_factor at count 0 (PyTorch LinearLR uses 1/3)
 };
+
+/// LinearWarmup's rate after `count` steps from `base` (as multistep_lr, a function).
+double warmup_lr(double base, const WarmupOptions& options, long count);
 
 /// Linear warm-up: lr = base · (start_factor + (1 - start_factor) min(count, warmup_steps) / warmup_steps).
 class LinearWarmup : public LRSchedule {
