@@ -86,6 +86,9 @@ int main(int argc, char** argv) {
         } else {
             std::printf("nothing to do: %zu epochs already done (raise --epochs)\n", o.epochs);
         }
+    } catch (const odenet::Error& e) {  // its message starts with where it came from
+        std::fprintf(stderr, "%s\n", e.what());
+        return 1;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "mnist: %s\n", e.what());
         return 1;
