@@ -33,4 +33,17 @@ constexpr std::size_t kc_block() {
     return (std::size_t{128} << 10) / (Blocking<T>::nr * sizeof(T));
 }
 
+// One row of an accumulator block into NR adjacent entries of C at cr: cr = acc + beta cr
+// (beta = 0 does not read C, which may hold NaN).
+template <class T>
+inline void store_row(const typename Blocking<T>::Batch (&acc)[Blocking<T>::nv], T* cr, T beta) {
+    using Batch = typename Blocking<T>::Batch;
+    constexpr std::size_t L = Blocking<T>::lanes;
+    for (std::size_t v = 0; v < Blocking<T>::nv; ++v) {
+        Batch out = acc[v];
+        if (beta != T(0)) out = xsimd::fma(Batch(beta), Batch::load_unaligned(cr + v * L), out);
+        out.store_unaligned(cr + v * L);
+    }
+}
+
 }  // namespace odenet::gemm_kernel

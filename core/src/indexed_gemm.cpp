@@ -17,6 +17,7 @@ namespace {
 using gemm_kernel::AlignedBuffer;
 using gemm_kernel::Blocking;
 using gemm_kernel::kc_block;
+using gemm_kernel::store_row;
 
 // Rows [k0, k0 + kb) x columns [j0, j0 + cols) of B into a kb x NR panel, zero-padded on the
 // right. (Reading B column by column when its rows are adjacent in memory was slower: the
@@ -65,14 +66,7 @@ void indexed_block(std::size_t k, IndexedMatrix<const T> a, const T* panel, Inde
     if (c_cols_adjacent && cols == NR) {
         // A full panel whose columns of C are adjacent in memory (a product whose columns are
         // output pixels): row by row in vectors. Adjacent columns never share an address.
-        for (std::size_t r = 0; r < MR; ++r) {
-            T* cr = c.base + c_rows[r] + c.col[0];
-            for (std::size_t v = 0; v < NV; ++v) {
-                Batch out = acc[r][v];
-                if (beta != T(0)) out = xsimd::fma(Batch(beta), Batch::load_unaligned(cr + v * L), out);
-                out.store_unaligned(cr + v * L);
-            }
-        }
+        for (std::size_t r = 0; r < MR; ++r) store_row<T>(acc[r], c.base + c_rows[r] + c.col[0], beta);
         return;
     }
     alignas(64) T tile[MR][NR];

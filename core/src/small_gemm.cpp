@@ -20,6 +20,7 @@ namespace {
 using gemm_kernel::AlignedBuffer;
 using gemm_kernel::Blocking;
 using gemm_kernel::kc_block;
+using gemm_kernel::store_row;
 
 // The strides of one operand: element (i, j) is at i * row + j * col.
 struct Strides {
@@ -54,14 +55,7 @@ void micro_kernel(std::size_t k, const T* a, Strides sa, const T* panel, std::si
         }
     }
     if (cols == NR && sc.col == 1) {
-        for (std::size_t r = 0; r < MR; ++r) {
-            T* cr = c + r * sc.row;
-            for (std::size_t v = 0; v < NV; ++v) {
-                Batch out = acc[r][v];
-                if (beta != T(0)) out = xsimd::fma(Batch(beta), Batch::load_unaligned(cr + v * L), out);
-                out.store_unaligned(cr + v * L);
-            }
-        }
+        for (std::size_t r = 0; r < MR; ++r) store_row<T>(acc[r], c + r * sc.row, beta);
         return;
     }
     // A partial panel, or C written transposed (column stride > 1): through a tile, walking C

@@ -77,6 +77,15 @@ TEST_CASE("mnist: split_validation holds out the last examples, unchanged and in
                          odenet::ValueError);
 }
 
+TEST_CASE("mnist: train with --validation evaluates on the held-out training images") {
+    test::TempDir dir;
+    const TrainOptions o{.model = ModelKind::resnet, .epochs = 1, .batch_size = 32, .limit_train = 256,
+                         .limit_test = 100, .validation = 48, .out = dir.file("validation"), .synthetic = true,
+                         .max_steps = 1};
+    const TrainSummary s = train(o);
+    CHECK(s.last_test.n == 48);  // not the 100 test images
+}
+
 TEST_CASE("mnist: random crop shifts within 4 pixels and keeps the picture") {
     const Dataset d = synthetic_digits(1, 3);
     std::vector<std::size_t> order{0};

@@ -3,7 +3,6 @@
 // dimensions. Small products run on our own register-blocked kernel, large ones on OpenBLAS;
 // see Note [Small GEMMs] in core/src/gemm.cpp for why and where the line is.
 #include <cstddef>
-#include <cstdint>
 
 namespace odenet {
 
