@@ -3,8 +3,8 @@
 // (torchdiffeq examples/odenet_mnist.py), and a test-time sweep of the solver tolerance.
 //
 //   scripts/fetch-mnist
-//   build/examples/mnist/mnist --model odenet --epochs 1 --out out/mnist-odenet
-//   build/examples/mnist/mnist --model odenet --epochs 5 --out out/mnist-odenet --resume
+//   build/examples/mnist/mnist --model odenet --epochs 1 --schedule late --batch-size 32 --out out/mnist-odenet
+//   build/examples/mnist/mnist --model odenet --epochs 5 --schedule late --out out/mnist-odenet-5
 //   build/examples/mnist/mnist --eval-only out/mnist-odenet/checkpoint.npz --tolerances 1e-1,1e-2,1e-3,1e-4
 #include <cstdio>
 #include <filesystem>
@@ -29,7 +29,9 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"odenet", "rknet", "resnet"}))
         ->capture_default_str();
     app.add_option("--epochs", o.epochs, "train until this many epochs are done (a resumed run continues)")->capture_default_str();
-    app.add_option("--batch-size", o.batch_size, "")->capture_default_str();
+    app.add_option("--batch-size", o.batch_size,
+                   "images per step; --lr is scaled by batch/128 as in the paper's code (one epoch: 32, README)")
+        ->capture_default_str();
     app.add_option("--lr", o.lr, "learning rate at batch 128 (scaled by batch/128)")->capture_default_str();
     app.add_option("--schedule", o.schedule,
                    "x0.1 steps: 'paper' at epochs 60, 100, 140; 'scaled' at 3/8, 5/8, 7/8 of the run; "
