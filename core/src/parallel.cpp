@@ -8,9 +8,21 @@
 // Blocks are static (contiguous, equal): the split work is uniform, and a static split needs
 // no shared queue. Nested calls run inline, so a block that calls gemm does not wait on a pool
 // that is busy running it.
+//
+// Note [Spin before sleeping]
+// A worker that sleeps on the condition variable costs the caller a futex wake-up per
+// parallel_for, and the worker a scheduler wake-up latency before it starts. A training step of
+// the MNIST ODE-Net at batch 32 hands the pool many small blocks: 12% of its samples (perf) were
+// that wake-up, and two threads ran only 1.1x faster than one. So a worker first spins (pause instructions, no lock) for kSpin after its last block,
+// watching the generation counter, and only then sleeps; the caller likewise spins for its
+// workers to finish before it sleeps. Both then find each other awake in the common case of
+// back-to-back calls, and the notify that finds no sleeper makes no system call. The spin is
+// short, so an idle pool goes back to sleep at once.
 #include "odenet/core/parallel.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
@@ -21,6 +33,10 @@
 
 #include <cblas.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 #include "odenet/core/blas_info.hpp"
 #include "odenet/core/error.hpp"
 
@@ -29,6 +45,29 @@ namespace odenet {
 namespace {
 
 thread_local bool in_region = false;
+
+// How long a worker, or a caller waiting for its workers, spins before it sleeps (Note [Spin
+// before sleeping]).
+constexpr auto kSpin = std::chrono::microseconds(100);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#endif
+}
+
+// Spins until ready() or kSpin has passed; returns ready().
+template <class Ready>
+bool spin_until(Ready&& ready) {
+    const auto deadline = std::chrono::steady_clock::now() + kSpin;
+    for (;;) {
+        for (int i = 0; i < 64; ++i) {
+            if (ready()) return true;
+            cpu_relax();
+        }
+        if (std::chrono::steady_clock::now() >= deadline) return ready();
+    }
+}
 
 class Pool {
 public:
@@ -42,21 +81,22 @@ public:
         std::lock_guard lock(mutex_);
         stopping_ = false;
         // A new worker has seen every run so far: it waits for the next one.
-        for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i, seen = generation_] { work(i, seen); });
+        for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i, seen = generation_.load()] { work(i, seen); });
     }
 
     void run(std::size_t blocks, const std::function<void(std::size_t)>& block) {
         std::unique_lock lock(mutex_);
         block_ = &block;
         blocks_ = blocks;
-        pending_ = blocks - 1;  // block 0 runs on the caller
+        pending_.store(blocks - 1);  // block 0 runs on the caller
         error_ = nullptr;
-        ++generation_;
+        generation_.fetch_add(1);
         wake_.notify_all();
         lock.unlock();
         run_block(0);
+        spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; });
         lock.lock();
-        done_.wait(lock, [this] { return pending_ == 0; });
+        done_.wait(lock, [this] { return pending_.load() == 0; });
         block_ = nullptr;
         if (error_) std::rethrow_exception(error_);
     }
@@ -75,15 +115,17 @@ private:
 
     void work(int index, std::uint64_t seen) {
         for (;;) {
+            // Lock-free watch first; the state itself is read under the lock below.
+            spin_until([&] { return generation_.load(std::memory_order_acquire) != seen || stopping_.load(); });
             std::unique_lock lock(mutex_);
-            wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+            wake_.wait(lock, [&] { return stopping_.load() || generation_.load() != seen; });
             if (stopping_) return;
-            seen = generation_;
+            seen = generation_.load();
             if (!block_ || std::size_t(index) >= blocks_) continue;
             lock.unlock();
             run_block(std::size_t(index));
             lock.lock();
-            if (--pending_ == 0) done_.notify_one();
+            if (pending_.fetch_sub(1) == 1) done_.notify_one();
         }
     }
 
@@ -101,9 +143,11 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_, done_;
     const std::function<void(std::size_t)>* block_ = nullptr;
-    std::size_t blocks_ = 0, pending_ = 0;
-    std::uint64_t generation_ = 0;
-    bool stopping_ = false;
+    std::size_t blocks_ = 0;
+    // Atomic so that spinning threads may read them without the lock; written under it.
+    std::atomic<std::size_t> pending_{0};
+    std::atomic<std::uint64_t> generation_{0};
+    std::atomic<bool> stopping_{false};
     std::exception_ptr error_;
 };
 

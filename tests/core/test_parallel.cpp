@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -100,4 +101,27 @@ TEST_CASE("set_num_threads rejects a count below one, and a call from inside a b
     });
     CHECK(refused == 2);
     CHECK(num_threads() == 2);
+}
+
+TEST_CASE("parallel_for hands out every block whether the workers spin or sleep") {
+    // Back-to-back calls find the workers spinning; a pause longer than their spin (Note [Spin
+    // before sleeping], 100 us) lets them fall asleep, so the next call must wake them. A lost
+    // wake-up hangs this test; a block run twice or not at all fails the count.
+    ThreadCount restore;
+    for (int threads : {2, 3}) {
+        set_num_threads(threads);
+        std::vector<std::atomic<long>> sums(threads);
+        long expected = 0;
+        for (int call = 0; call < 3000; ++call) {
+            if (call % 100 == 99) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            parallel_for(std::size_t(threads), [&](std::size_t begin, std::size_t end) {
+                for (std::size_t i = begin; i < end; ++i) sums[i] += call;
+            });
+            expected += call;
+        }
+        for (int i = 0; i < threads; ++i) CHECK(sums[i] == expected);
+        // Resizing a pool whose workers are spinning stops them cleanly.
+        set_num_threads(1);
+        set_num_threads(threads);
+    }
 }
