@@ -74,7 +74,8 @@ public:
     explicit Pool(int threads) { resize(threads); }
     ~Pool() { stop(); }
 
-    int size() const { return int(workers_.size()) + 1; }
+    // Atomic: num_threads() reads it without pool_mutex while set_num_threads may resize.
+    int size() const { return size_.load(); }
 
     void resize(int threads) {
         stop();
@@ -82,6 +83,7 @@ public:
         stopping_ = false;
         // A new worker has seen every run so far: it waits for the next one.
         for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i, seen = generation_.load()] { work(i, seen); });
+        size_.store(threads);
     }
 
     void run(std::size_t blocks, const std::function<void(std::size_t)>& block) {
@@ -137,6 +139,7 @@ private:
         }
         for (auto& t : workers_) t.join();
         workers_.clear();
+        size_.store(1);
     }
 
     std::vector<std::thread> workers_;
@@ -148,6 +151,7 @@ private:
     std::atomic<std::size_t> pending_{0};
     std::atomic<std::uint64_t> generation_{0};
     std::atomic<bool> stopping_{false};
+    std::atomic<int> size_{1};
     std::exception_ptr error_;
 };
 
@@ -173,11 +177,17 @@ bool in_parallel_region() { return in_region; }
 
 void parallel_for(std::size_t n, const std::function<void(std::size_t, std::size_t)>& body, std::size_t min_block) {
     if (n == 0) return;
-    const std::size_t threads = in_region ? 1 : std::size_t(pool().size());
-    const std::size_t blocks = std::min(threads, std::max<std::size_t>(1, n / std::max<std::size_t>(min_block, 1)));
-    if (blocks <= 1) return body(0, n);
+    const std::size_t most = std::max<std::size_t>(1, n / std::max<std::size_t>(min_block, 1));
+    if (in_region || most <= 1) return body(0, n);
     std::unique_lock lock(pool_mutex, std::try_to_lock);
     if (!lock.owns_lock()) return body(0, n);  // another thread holds the pool: run here
+    // The size is read under pool_mutex: set_num_threads on another thread cannot shrink the
+    // pool between this read and run(), which would wait for blocks no worker runs.
+    const std::size_t blocks = std::min(std::size_t(pool().size()), most);
+    if (blocks <= 1) {
+        lock.unlock();
+        return body(0, n);
+    }
     pool().run(blocks, [&](std::size_t b) { body(n * b / blocks, n * (b + 1) / blocks); });
 }
 

@@ -125,3 +125,27 @@ TEST_CASE("parallel_for hands out every block whether the workers spin or sleep"
         set_num_threads(threads);
     }
 }
+
+TEST_CASE("set_num_threads on one thread while another calls parallel_for") {
+    // Resizing from another thread must neither hang a caller nor lose a block (set_num_threads
+    // without pool_mutex hangs this test). parallel_for also reads the pool's size under that
+    // lock: a caller that read 3 threads and then ran on a pool shrunk to 1 would wait forever
+    // for blocks no worker runs. That window is narrow; this test did not hit it in 60,000 calls
+    // with the size read before the lock, so it guards the locking, not that ordering.
+    ThreadCount restore;
+    std::atomic<bool> done{false};
+    std::atomic<long> wrong{0};
+    std::thread caller([&] {
+        for (int call = 0; call < 20000; ++call) {
+            std::vector<int> hits(3, 0);
+            parallel_for(3, [&](std::size_t begin, std::size_t end) {
+                for (std::size_t i = begin; i < end; ++i) ++hits[i];
+            });
+            for (int h : hits) wrong += h != 1;
+        }
+        done = true;
+    });
+    for (int i = 0; !done; ++i) set_num_threads(1 + i % 3);
+    caller.join();
+    CHECK(wrong == 0);
+}
