@@ -1,6 +1,6 @@
 #pragma once
-// The main() of odenet's benchmark binaries: BENCH_THREADS=1 or 2 sets OpenBLAS's pool (the one
-// thread pool odenet uses; default: OpenBLAS's own choice), and the JSON context names the BLAS.
+// The main() of odenet's benchmark binaries: BENCH_THREADS=1 or 2 sizes odenet's thread pool
+// (and OpenBLAS's, for the baselines; default: all cores), and the JSON context names the BLAS.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>

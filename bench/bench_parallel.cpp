@@ -1,7 +1,7 @@
 // What odenet's pool costs per parallel_for (Note [Spin before sleeping], core/src/parallel.cpp):
 // an axpy over n floats split across the pool, against the same axpy in one call on one thread
-// (the baseline, same run). "with_gap" puts a serial axpy of the same size between calls, as
-// the unsplit elementwise work of a training step does; the worker idles through the gap.
+// (the baseline, same run). Mode 2 puts a serial axpy of the same size between calls, as the
+// unsplit elementwise work of a training step does; the worker idles through the gap.
 //   BENCH_THREADS=2 build/bench/bench_parallel --benchmark_format=json
 #include <benchmark/benchmark.h>
 
@@ -36,8 +36,7 @@ void BM_axpy(benchmark::State& state) {
     state.SetLabel(mode == kSerial ? "one call, one thread" : mode == kSplit ? "parallel_for" : "parallel_for + serial gap");
 }
 
-// {mode, n}: 4k floats is a few microseconds of work, 256k a few hundred.
+// {mode, n}: on one thread here, 4k floats take about 0.25 us, 256k about 25 us.
 BENCHMARK(BM_axpy)->ArgsProduct({{kSerial, kSplit, kSplitWithGap}, {4096, 32768, 262144}})->ArgNames({"mode", "n"});
 
 }  // namespace
-

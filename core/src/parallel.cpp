@@ -13,11 +13,11 @@
 // A worker that sleeps on the condition variable costs the caller a futex wake-up per
 // parallel_for, and the worker a scheduler wake-up latency before it starts. A training step of
 // the MNIST ODE-Net at batch 32 hands the pool many small blocks: 12% of its samples (perf) were
-// that wake-up, and two threads ran only 1.1x faster than one. So a worker first spins (pause instructions, no lock) for kSpin after its last block,
-// watching the generation counter, and only then sleeps; the caller likewise spins for its
-// workers to finish before it sleeps. Both then find each other awake in the common case of
-// back-to-back calls, and the notify that finds no sleeper makes no system call. The spin is
-// short, so an idle pool goes back to sleep at once.
+// that wake-up, and two threads ran only 1.1x faster than one. So a worker first spins (pause
+// instructions, no lock) for kSpin after its last block, watching the generation counter, and
+// only then sleeps; the caller likewise spins for its workers to finish before it sleeps. In the
+// common case of back-to-back calls both find the other awake, and a notify that finds no
+// sleeper makes no system call. An idle pool is asleep again within kSpin.
 #include "odenet/core/parallel.hpp"
 
 #include <algorithm>
