@@ -46,8 +46,11 @@ on::Tensor<double> eight_gaussians(std::size_t n, on::Generator& gen) {
 on::Dtype dtype_arg(int64_t bits) { return bits == 32 ? on::Dtype::float32 : on::Dtype::float64; }
 
 nn::CNFOptions toy_options(nn::Trace trace) {
-    return {.end_time = 0.5, .learn_end_time = true, .trace = trace, .grad = on::ode::Grad::adjoint,
-            .solver = {.method = on::ode::Method::dopri5, .rtol = 1e-5, .atol = 1e-5}};
+    return {.end_time = 0.5,
+            .learn_end_time = true,
+            .trace = trace,
+            .odeint = {.solver = {.method = on::ode::Method::dopri5, .rtol = 1e-5, .atol = 1e-5},
+                       .grad = on::ode::Grad::adjoint}};
 }
 
 void BM_CNF_train_iter(benchmark::State& state) {
@@ -57,7 +60,7 @@ void BM_CNF_train_iter(benchmark::State& state) {
     on::manual_seed(0);
     on::Generator gen(1);
     auto f = nn::make_toy_dynamics(2, {64, 64, 64}, nn::Activation::tanh, dtype);
-    nn::CNF flow(f, toy_options(trace));
+    nn::CNF flow(f, 2, toy_options(trace));
     on::optim::Adam opt(flow.parameters(), {.lr = 1e-3, .weight_decay = 1e-5});
     // fresh = 1: every iteration starts from the initial parameters (restored untimed), so the
     // NFE stays at a new model's (FFJORD's reference figures are at NFE 14 / 14) instead of

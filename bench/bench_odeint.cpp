@@ -38,7 +38,7 @@ struct Step {
     optim::Adam opt;
     Var x;
     Step(ode::Grad mode, ode::Options solver, std::size_t batch)
-        : block(f, {.t1 = 1.0, .grad = mode, .solver = solver}), opt(f->parameters(), {.lr = 1e-3}) {
+        : block(f, {.t1 = 1.0, .odeint = {.solver = solver, .grad = mode}}), opt(f->parameters(), {.lr = 1e-3}) {
         f->to(Dtype::float32);  // training precision
         x = Var(randn<float>({batch, 2}));
     }

@@ -13,6 +13,7 @@
 #include <optional>
 #include <span>
 
+#include "odenet/autodiff/anomaly_mode.hpp"
 #include "odenet/autodiff/grad_mode.hpp"
 #include "odenet/autodiff/node.hpp"
 #include "odenet/autodiff/ops.hpp"
@@ -195,6 +196,18 @@ bool wanted(const GraphTask& task, const Node* target, bool capturing) {
     return it != task->leaf_captures.end() && it->first == target;
 }
 
+// Anomaly mode: the first backward formula that returns a non-finite gradient is named.
+void check_backward_anomaly(const Node& node, const Grads& grads) {
+    for (std::size_t i = 0; i < grads.size(); ++i) {
+        if (!grads[i].defined()) continue;
+        if (const auto bad = first_nonfinite(grads[i].value())) {
+            throw GraphError("anomaly detection", std::string("the backward of '") + node.name() +
+                                                      "' produced " + describe_nonfinite(grads[i].value(), *bad) +
+                                                      " in the gradient for its input " + std::to_string(i));
+        }
+    }
+}
+
 // 3. run. With `captures` (grad()), the gradient reaching each captured node is returned and
 // leaves are untouched; without (backward()), gradients are added into the leaves.
 void run(GraphTask& task, const std::vector<std::vector<std::size_t>>* captures, std::vector<Var>* results,
@@ -214,6 +227,7 @@ void run(GraphTask& task, const std::vector<std::vector<std::size_t>>* captures,
         }
         if (needs == 0 && edges.size() <= 32) continue;
         Grads grads = node->apply(grad_output, needs);
+        if (AnomalyMode::enabled()) check_backward_anomaly(*node, grads);
         if (!retain_graph) node->release_saved();
         for (std::size_t i = 0; i < edges.size() && i < grads.size(); ++i) {
             if (!grads[i].defined() || !wanted(task, edges[i].node.get(), captures != nullptr)) continue;

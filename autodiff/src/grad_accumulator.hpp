@@ -18,6 +18,11 @@ public:
     Grads apply(const Var& grad_output, std::uint32_t needs) override;
     /// The leaf is being destroyed: later gradients have nowhere to go.
     void detach();
+    /// The leaf this node accumulates into; null once it was destroyed.
+    const VarImpl* leaf() {
+        std::lock_guard lock(mutex_);
+        return leaf_;
+    }
 
 private:
     VarImpl* leaf_;    // not owning: the leaf owns this node (Note [Leaf accumulators])

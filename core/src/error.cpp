@@ -15,8 +15,12 @@ std::string format_solver_message(double t, double h, const std::string& reason)
 }
 }  // namespace
 
-SolverError::SolverError(std::string where, double t, double h, std::string reason)
-    : Error(std::move(where), format_solver_message(t, h, reason)), t_(t), h_(h), reason_(std::move(reason)) {}
+SolverError::SolverError(std::string where, double t, double h, std::string reason, std::size_t component)
+    : Error(std::move(where), format_solver_message(t, h, reason)),
+      t_(t),
+      h_(h),
+      reason_(std::move(reason)),
+      component_(component) {}
 
 IOError::IOError(std::string where, std::string path, std::string message)
     : Error(std::move(where), "'" + path + "': " + message), path_(std::move(path)) {}

@@ -80,7 +80,8 @@ Classifier::Classifier(ModelOptions options) : options_(options) {
     } else {
         block_ = std::make_shared<nn::ODEBlock>(
             std::make_shared<ODEFunc>(kDim, dt),
-            nn::ODEBlockOptions{.grad = options.kind == ModelKind::odenet ? ode::Grad::adjoint : ode::Grad::direct});
+            nn::ODEBlockOptions{
+                .odeint = {.grad = options.kind == ModelKind::odenet ? ode::Grad::adjoint : ode::Grad::direct}});
         layers_.push_back(block_);
         set_tolerance(options.tol);
     }
@@ -103,8 +104,8 @@ Var Classifier::forward(const Var& x) {
 void Classifier::set_tolerance(double tol) {
     options_.tol = tol;
     if (!block_) return;
-    block_->options.solver.rtol = tol;
-    block_->options.solver.atol = tol;
+    block_->options.odeint.solver.rtol = tol;
+    block_->options.odeint.solver.atol = tol;
 }
 
 std::size_t Classifier::last_nfe() const { return block_ ? block_->last_nfe() : 0; }

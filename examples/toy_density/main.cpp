@@ -69,17 +69,14 @@ on::Tensor<double> as_double(const on::Var& v) { return on::to_dtype(v, on::Dtyp
 // log p(x) with the exact trace, in batches, nothing recorded.
 on::Tensor<double> exact_log_prob(on::nn::CNF& flow, const on::Tensor<double>& x, on::Dtype dtype) {
     on::NoGradGuard no_grad;
-    const on::nn::Trace saved = flow.options.trace;
-    flow.options.trace = on::nn::Trace::exact;
     const std::size_t n = x.shape()[0], batch = 2000;
     on::Tensor<double> out = on::Tensor<double>::from_shape({n});
     for (std::size_t i = 0; i < n; i += batch) {
         const std::size_t m = std::min(batch, n - i);
         on::Tensor<double> xb = xt::view(x, xt::range(i, i + m), xt::all());
-        const on::Tensor<double> lp = as_double(flow.log_prob(as_var(xb, dtype)));
+        const on::Tensor<double> lp = as_double(flow.log_prob(as_var(xb, dtype), on::nn::Trace::exact));
         std::copy(lp.begin(), lp.end(), out.begin() + long(i));
     }
-    flow.options.trace = saved;
     return out;
 }
 
@@ -102,7 +99,7 @@ void write_plots(on::nn::CNF& flow, const Config& c, on::Dtype dtype, const std:
     ex::heatmap(density, std::max<std::size_t>(1, size / c.grid)).save_png(dir_str + "density.png");
 
     on::NoGradGuard no_grad;
-    const on::Tensor<double> samples = as_double(flow.sample(20000, 2, gen));
+    const on::Tensor<double> samples = as_double(flow.sample(20000, gen));
     ex::scatter_plot(samples, range, size).save_png(dir_str + "samples.png");
     on::Tensor<double> z = on::randn<double>({400, 2}, gen);
     const on::Tensor<double> paths = as_double(flow.trajectory(as_var(z, dtype), 21));
@@ -160,15 +157,16 @@ int main(int argc, char** argv) {
         std::filesystem::create_directories(c.out);
         on::manual_seed(c.seed);
         auto f = on::nn::make_toy_dynamics(2, parse_sizes(c.hidden), on::nn::activation_from_name(c.activation), dtype);
-        on::nn::CNF flow(f, {.end_time = c.end_time,
-                             .learn_end_time = !c.fixed_end_time,
-                             .trace = on::nn::trace_from_name(c.trace),
-                             .noise = on::nn::noise_from_name(c.noise),
-                             .probes = c.probes,
-                             .grad = on::ode::grad_from_name(c.grad),
-                             .solver = {.method = on::ode::method_from_name(c.solver), .rtol = c.rtol, .atol = c.atol},
-                             .kinetic_weight = c.kinetic,
-                             .jacobian_weight = c.jacobian});
+        on::nn::CNF flow(f, 2,
+                         {.end_time = c.end_time,
+                          .learn_end_time = !c.fixed_end_time,
+                          .trace = on::nn::trace_from_name(c.trace),
+                          .noise = on::nn::noise_from_name(c.noise),
+                          .probes = c.probes,
+                          .kinetic_weight = c.kinetic,
+                          .jacobian_weight = c.jacobian,
+                          .odeint = {.solver = {.method = on::ode::method_from_name(c.solver), .rtol = c.rtol, .atol = c.atol},
+                                     .grad = on::ode::grad_from_name(c.grad)}});
         on::optim::Adam opt(flow.parameters(), {.lr = c.lr, .weight_decay = c.weight_decay});
         std::printf("toy_density: %s, %d iterations of batch %zu, hidden %s (%zu parameters), %s, %s trace, %s gradients, "
                     "%s\nBLAS: %s\n",
@@ -183,8 +181,8 @@ int main(int argc, char** argv) {
         const auto start = std::chrono::steady_clock::now();
         for (int it = 1; it <= c.iterations; ++it) {
             const on::Var x = as_var(ex::sample_toy(c.dataset, c.batch_size, data_gen), dtype);
-            const on::Var log_p = flow.log_prob(x);  // before last_regularization(): same solve
-            on::Var loss = -on::mean(log_p) + flow.last_regularization();
+            const auto [log_p, regularization] = flow.log_prob_and_regularization(x);
+            on::Var loss = -on::mean(log_p) + regularization;
             opt.zero_grad();
             on::backward(loss);
             opt.step();

@@ -6,6 +6,7 @@
 #include "odenet/autodiff/grad_mode.hpp"
 #include "odenet/autodiff/ops.hpp"
 #include "odenet/core/error.hpp"
+#include "odenet/nn/odeint.hpp"
 
 namespace odenet::nn {
 
@@ -25,9 +26,12 @@ Noise noise_from_name(const std::string& name) {
     throw ValueError("noise_from_name", "unknown noise '" + name + "'; valid: rademacher, gaussian");
 }
 
-CNF::CNF(std::shared_ptr<TimeLayer> dynamics, CNFOptions opts) : options(std::move(opts)), dynamics_(std::move(dynamics)) {
+CNF::CNF(std::shared_ptr<TimeLayer> dynamics, std::size_t dim, CNFOptions opts)
+    : options(std::move(opts)), dynamics_(std::move(dynamics)), dim_(dim) {
     if (!dynamics_) throw ValueError("CNF", "the dynamics module is null");
-    if (!(options.end_time > 0)) throw ValueError("CNF", "end_time must be > 0, got " + std::to_string(options.end_time));
+    if (dim_ == 0) throw ValueError("CNF", "dim must be > 0");
+    if (!(options.end_time > 0) || !std::isfinite(options.end_time))
+        throw ValueError("CNF", "end_time must be finite and > 0, got " + std::to_string(options.end_time));
     if (options.probes < 1) throw ValueError("CNF", "probes must be >= 1, got " + std::to_string(options.probes));
     register_module("dynamics", dynamics_);
     sqrt_end_time = Var::scalar(std::sqrt(options.end_time));
@@ -36,18 +40,19 @@ CNF::CNF(std::shared_ptr<TimeLayer> dynamics, CNFOptions opts) : options(std::mo
     } else {
         register_buffer("sqrt_end_time", sqrt_end_time);
     }
-    regularization_ = Var::scalar(0.0);
 }
 
 Var CNF::end_time() const { return square(to_dtype(sqrt_end_time, Dtype::float64)); }
 
-namespace {
-
-void check_points(const char* where, const Var& x) {
-    if (!x.defined() || x.dim() != 2 || x.shape()[1] == 0) {
-        throw ShapeError(where, "expects points (N, d), got " + (x.defined() ? shape_str(x.shape()) : std::string("undefined")));
+void CNF::check_points(const char* where, const Var& x) const {
+    if (!x.defined() || x.dim() != 2 || x.shape()[1] != dim_) {
+        throw ShapeError(where, "expects points (N, " + std::to_string(dim_) + "), got " +
+                                    (x.defined() ? shape_str(x.shape()) : std::string("undefined")));
     }
+    if (x.shape()[0] == 0) throw ValueError(where, "got an empty batch (0 points)");
 }
+
+namespace {
 
 // [a, b] as a 1-d float64 Var, differentiable in whichever of a, b requires grad.
 Var two_times(const Var& a, const Var& b) { return concat({reshape(a, {1}), reshape(b, {1})}, 0); }
@@ -57,9 +62,9 @@ Var two_times(const Var& a, const Var& b) { return concat({reshape(a, {1}), resh
 // adjoint's backward alike): FFJORD's odefunc.before_odeint(). Drawn anew at every evaluation,
 // the dynamics would be a different function at every stage, the error estimate noise, and the
 // step size would collapse.
-std::vector<Var> draw_noise(const CNFOptions& o, const Shape& shape, Dtype dtype) {
+std::vector<Var> draw_noise(const CNFOptions& o, Trace trace, const Shape& shape, Dtype dtype) {
     std::vector<Var> noise;
-    if (o.trace != Trace::hutchinson) return noise;
+    if (trace != Trace::hutchinson) return noise;
     for (int k = 0; k < o.probes; ++k) {
         if (o.noise == Noise::gaussian) {
             noise.push_back(randn(shape, dtype));
@@ -72,61 +77,63 @@ std::vector<Var> draw_noise(const CNFOptions& o, const Shape& shape, Dtype dtype
 
 Var column(const Var& y, std::size_t j) { return reshape(slice(y, 1, j, j + 1), {y.shape()[0]}); }
 
+// The augmented dynamics of one solve. They hold the module by shared_ptr: the adjoint's graph
+// node keeps a copy, and with it the module.
+ode::Dynamics augmented(std::shared_ptr<TimeLayer> f, std::size_t d, Trace trace, std::vector<Var> noise, bool kinetic,
+                        bool jacobian) {
+    return [f = std::move(f), d, trace, noise = std::move(noise), kinetic, jacobian](const Var& t, const Var& s) {
+        return cnf_augmented_dynamics(*f, t, s, d, trace, noise, kinetic, jacobian);
+    };
+}
+
 }  // namespace
 
-FlowResult CNF::transform(const Var& x) {
+Var CNF::solve(const ode::Dynamics& rhs, const Var& y0, const Var& ts) {
+    // The dynamics' parameters are the only ones f uses; sqrt_end_time reaches the solve through ts.
+    const ParameterList params = parameter_list(*dynamics_);
+    ode::OdeintSolution sol = ode::detail::odeint_named(rhs, y0, ts, params.vars, params.names, options.odeint);
+    Var ys = std::move(sol.ys);
+    last_ = std::move(sol);  // statistics only (see ODEBlock::trajectory)
+    return ys;
+}
+
+FlowResult CNF::transform(const Var& x, std::optional<Trace> trace_override) {
     check_points("CNF::transform", x);
     FlowResult r;
-    const std::size_t n = x.shape()[0], d = x.shape()[1];
+    const std::size_t n = x.shape()[0], d = dim_;
     const bool kinetic = options.kinetic_weight > 0, jacobian = options.jacobian_weight > 0;
     const std::size_t width = d + 1 + std::size_t(kinetic) + std::size_t(jacobian);
     const Var y0 = concat({x, zeros({n, width - d}, x.dtype())}, 1);
-    const Var ts = two_times(Var::scalar(0.0), end_time());
-    TimeLayer* f = dynamics_.get();
-    const Trace trace = options.trace;
-    const std::vector<Var> noise = draw_noise(options, x.shape(), x.dtype());
-    auto rhs = [f, d, trace, noise, kinetic, jacobian](const Var& t, const Var& s) {
-        return cnf_augmented_dynamics(*f, t, s, d, trace, noise, kinetic, jacobian);
-    };
-    *stats_ = {};
-    const Var ys = ode::odeint(rhs, y0, ts, dynamics_->parameters(),
-                               {.solver = options.solver, .grad = options.grad, .adjoint = options.adjoint}, stats_);
+    const Trace trace = trace_override.value_or(options.trace);
+    const Var ys = solve(augmented(dynamics_, d, trace, draw_noise(options, trace, x.shape(), x.dtype()), kinetic, jacobian),
+                         y0, two_times(Var::scalar(0.0), end_time()));
     const Var y1 = reshape(slice(ys, 0, 1, 2), {n, width});
     r.z = slice(y1, 1, 0, d);
     r.delta_logp = column(y1, d);
-    Var reg = Var::scalar(0.0, x.dtype());
     std::size_t next = d + 1;
-    if (kinetic) {
-        r.kinetic = column(y1, next++);
-        reg = reg + mean(r.kinetic) * options.kinetic_weight;
-    }
-    if (jacobian) {
-        r.jacobian = column(y1, next++);
-        reg = reg + mean(r.jacobian) * options.jacobian_weight;
-    }
-    regularization_ = reg;
+    if (kinetic) r.kinetic = column(y1, next++);
+    if (jacobian) r.jacobian = column(y1, next++);
     return r;
 }
 
-Var CNF::log_prob(const Var& x) {
-    FlowResult r = transform(x);
-    return gaussian_log_density(r.z) - r.delta_logp;  // FFJORD eq. 4: log p(x) = log N(z(T)) − Δ(T)
+LogProb CNF::log_prob_and_regularization(const Var& x, std::optional<Trace> trace) {
+    FlowResult r = transform(x, trace);
+    Var reg = Var::scalar(0.0, x.dtype());
+    if (r.kinetic.defined()) reg = reg + mean(r.kinetic) * options.kinetic_weight;
+    if (r.jacobian.defined()) reg = reg + mean(r.jacobian) * options.jacobian_weight;
+    // FFJORD eq. 4: log p(x) = log N(z(T)) − Δ(T)
+    return {gaussian_log_density(r.z) - r.delta_logp, reg};
 }
 
-FlowResult CNF::inverse(const Var& z) {
+Var CNF::log_prob(const Var& x, std::optional<Trace> trace) { return log_prob_and_regularization(x, trace).log_prob; }
+
+FlowResult CNF::inverse(const Var& z, std::optional<Trace> trace_override) {
     check_points("CNF::inverse", z);
-    const std::size_t n = z.shape()[0], d = z.shape()[1];
+    const std::size_t n = z.shape()[0], d = dim_;
     const Var y0 = concat({z, zeros({n, 1}, z.dtype())}, 1);
-    const Var ts = two_times(end_time(), Var::scalar(0.0));
-    TimeLayer* f = dynamics_.get();
-    const Trace trace = options.trace;
-    const std::vector<Var> noise = draw_noise(options, z.shape(), z.dtype());
-    auto rhs = [f, d, trace, noise](const Var& t, const Var& s) {
-        return cnf_augmented_dynamics(*f, t, s, d, trace, noise, false, false);
-    };
-    *stats_ = {};
-    const Var ys = ode::odeint(rhs, y0, ts, dynamics_->parameters(),
-                               {.solver = options.solver, .grad = options.grad, .adjoint = options.adjoint}, stats_);
+    const Trace trace = trace_override.value_or(options.trace);
+    const Var ys = solve(augmented(dynamics_, d, trace, draw_noise(options, trace, z.shape(), z.dtype()), false, false),
+                         y0, two_times(end_time(), Var::scalar(0.0)));
     const Var y0_end = reshape(slice(ys, 0, 1, 2), {n, d + 1});
     FlowResult r;
     r.z = slice(y0_end, 1, 0, d);
@@ -141,19 +148,17 @@ Var CNF::trajectory(const Var& z, std::size_t steps) {
     Tensor<double> times = Tensor<double>::from_shape({steps});
     for (std::size_t i = 0; i < steps; ++i) times(i) = T * (1.0 - double(i) / double(steps - 1));
     times(steps - 1) = 0.0;
-    TimeLayer* f = dynamics_.get();
-    *stats_ = {};
-    return ode::odeint([f](const Var& t, const Var& y) { return f->forward(t, y); }, z, Var(std::move(times)),
-                       dynamics_->parameters(), {.solver = options.solver, .grad = options.grad, .adjoint = options.adjoint},
-                       stats_);
+    std::shared_ptr<TimeLayer> f = dynamics_;
+    return solve([f](const Var& t, const Var& y) { return f->forward(t, y); }, z, Var(std::move(times)));
 }
 
-Var CNF::sample(std::size_t n, std::size_t dim, Generator& gen) {
+Var CNF::sample(std::size_t n, Generator& gen) {
+    if (n == 0) throw ValueError("CNF::sample", "n must be > 0");
     const std::vector<Var> params = dynamics_->parameters();
     const Dtype dtype = params.empty() ? Dtype::float64 : params[0].dtype();
-    const Var z = dtype == Dtype::float32 ? Var(randn<float>({n, dim}, gen)) : Var(randn<double>({n, dim}, gen));
+    const Var z = dtype == Dtype::float32 ? Var(randn<float>({n, dim_}, gen)) : Var(randn<double>({n, dim_}, gen));
     const Var ys = trajectory(z, 2);
-    return reshape(slice(ys, 0, 1, 2), {n, dim});
+    return reshape(slice(ys, 0, 1, 2), {n, dim_});
 }
 
 }  // namespace odenet::nn

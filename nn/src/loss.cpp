@@ -7,35 +7,26 @@
 
 namespace odenet::nn::functional {
 
-namespace {
-// The one-hot matrix of the labels, as a constant of `dtype`. Picking log_probs[i, labels[i]]
-// as Σ (log_probs ⊙ one_hot) keeps the loss in existing differentiable ops (the gradient is
-// -one_hot / N, and it is differentiable again); the extra N x K multiply is negligible next
-// to the layer that produced the logits.
-template <class T>
-Var one_hot(const Shape& shape, const std::vector<std::size_t>& labels) {
-    Tensor<T> m = xt::zeros<T>(shape);
-    for (std::size_t i = 0; i < labels.size(); ++i) m(i, labels[i]) = T(1);
-    return Var(std::move(m));
-}
-}  // namespace
-
+// -Σ_i log_probs[i, labels[i]] / N: an index_select of the flattened log-probabilities, whose
+// gradient (index_add) puts -1/N at each picked entry, and is differentiable again.
 Var nll_loss(const Var& log_probs, const std::vector<std::size_t>& labels, Reduction reduction) {
-    if (log_probs.dim() != 2 || log_probs.shape()[0] != labels.size()) {
-        throw ShapeError("nll_loss", "expects log_probs (N, K) and N labels, got " + shape_str(log_probs.shape()) + " and " +
-                                         std::to_string(labels.size()) + " labels");
+    if (log_probs.dim() != 2) throw ShapeError("nll_loss", "log_probs must be (N, K), got " + shape_str(log_probs.shape()));
+    const std::size_t n = log_probs.shape()[0], k = log_probs.shape()[1];
+    if (labels.size() != n) {
+        throw ShapeError("nll_loss", std::to_string(labels.size()) + " labels for log_probs of shape " +
+                                         shape_str(log_probs.shape()));
     }
-    const std::size_t k = log_probs.shape()[1];
-    for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (n == 0) throw ValueError("nll_loss", "empty batch: the mean over 0 samples is undefined");
+    std::vector<std::size_t> flat(n);
+    for (std::size_t i = 0; i < n; ++i) {
         if (labels[i] >= k) {
             throw ValueError("nll_loss", "label " + std::to_string(labels[i]) + " at index " + std::to_string(i) +
                                              " is out of range for " + std::to_string(k) + " classes");
         }
+        flat[i] = i * k + labels[i];
     }
-    const Var mask = log_probs.dtype() == Dtype::float32 ? one_hot<float>(log_probs.shape(), labels)
-                                                         : one_hot<double>(log_probs.shape(), labels);
-    const Var total = -sum(log_probs * mask);
-    return reduction == Reduction::sum ? total : total / static_cast<double>(labels.size());
+    const Var total = -sum(index_select(reshape(log_probs, {n * k}), 0, flat));
+    return reduction == Reduction::sum ? total : total / static_cast<double>(n);
 }
 
 Var cross_entropy(const Var& logits, const std::vector<std::size_t>& labels, Reduction reduction) {

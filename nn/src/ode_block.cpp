@@ -1,6 +1,7 @@
 #include "odenet/nn/ode_block.hpp"
 
 #include "odenet/autodiff/ops.hpp"
+#include "odenet/nn/odeint.hpp"
 
 namespace odenet::nn {
 
@@ -11,10 +12,10 @@ ODEBlock::ODEBlock(std::shared_ptr<TimeLayer> dynamics, ODEBlockOptions options)
 }
 
 Var ODEBlock::trajectory(const Var& x, const Var& ts) {
-    TimeLayer* f = dynamics_.get();
-    *stats_ = {};
-    return ode::odeint([f](const Var& t, const Var& h) { return f->forward(t, h); }, x, ts, dynamics_->parameters(),
-                       {.solver = options.solver, .grad = options.grad, .adjoint = options.adjoint}, stats_);
+    ode::OdeintSolution sol = nn::odeint(dynamics_, x, ts, options.odeint);
+    Var ys = std::move(sol.ys);
+    last_ = std::move(sol);  // the statistics only: holding ys would keep the whole graph alive
+    return ys;
 }
 
 Var ODEBlock::forward(const Var& x) {

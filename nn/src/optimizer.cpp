@@ -1,5 +1,7 @@
 #include "odenet/optim/optimizer.hpp"
 
+#include "odenet/autodiff/anomaly_mode.hpp"
+
 #include <cmath>
 #include <set>
 
@@ -39,6 +41,20 @@ void Optimizer::check_grad(std::size_t i) const {
         throw ShapeError("Optimizer::step", "parameter " + std::to_string(i) + " is " + dtype_name(p.dtype()) + " " +
                                                 shape_str(p.shape()) + " but its gradient is " + dtype_name(g.dtype()) +
                                                 " " + shape_str(g.shape()));
+    }
+}
+
+void Optimizer::check_grads_finite() const {
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        const Var& g = params_[i].grad();
+        if (!g.defined()) continue;
+        if (const auto bad = first_nonfinite(g.value())) {
+            throw ValueError("Optimizer::step", "the gradient of parameter " + std::to_string(i) + " (shape " +
+                                                    shape_str(params_[i].shape()) + ") holds " +
+                                                    describe_nonfinite(g.value(), *bad) +
+                                                    "; the step was refused and no parameter changed (DetectAnomalyGuard "
+                                                    "names the op that produced it; set_check_finite(false) allows it)");
+        }
     }
 }
 

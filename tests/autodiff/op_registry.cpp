@@ -134,11 +134,6 @@ const std::vector<OpCase>& op_registry() {
         {"avg_pool2d_backward", "kernel 3, stride 2", {{2, 2, 2, 2}}, Domain::any,
          [](const V& x) { return avg_pool2d_backward(square(x[0]), 3, 2, {2, 2, 5, 5}); }},
         // ---- losses ----
-        {"mse_loss", "matrix", {{3, 4}, {3, 4}}, Domain::any, [](const V& x) { return mse_loss(x[0], x[1]); }},
-        {"nll_loss", "labels with a repeat", {{4, 5}}, Domain::any,
-         [](const V& x) { return nll_loss(square(x[0]), {1, 0, 4, 1}); }},
-        {"cross_entropy", "labels with a repeat", {{4, 5}}, Domain::any,
-         [](const V& x) { return cross_entropy(x[0], {3, 3, 0, 2}); }},
         {"gaussian_log_density", "rank 3", {{3, 2, 2}}, Domain::any, [](const V& x) { return gaussian_log_density(x[0]); }},
         {"gaussian_log_density", "rank 1", {{4}}, Domain::any, [](const V& x) { return gaussian_log_density(x[0]); }},
     };

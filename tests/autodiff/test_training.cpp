@@ -26,7 +26,7 @@ double train_sine_regression(int steps) {
     auto loss_of = [&] {
         Var h = tanh(matmul(x, params[0]) + params[1]);
         h = tanh(matmul(h, params[2]) + params[3]);
-        return mse_loss(matmul(h, params[4]) + params[5], y);
+        return mean(square(matmul(h, params[4]) + params[5] - y));
     };
     const double lr = 0.1;
     for (int step = 0; step < steps; ++step) {

@@ -29,7 +29,7 @@ double max_abs_diff(const Tensor<double>& x, const Tensor<double>& y) {
 }
 
 nn::CNFOptions tight(nn::Trace trace = nn::Trace::exact, ode::Grad grad = ode::Grad::adjoint) {
-    return {.trace = trace, .grad = grad, .solver = {.method = ode::Method::dopri5, .rtol = 1e-10, .atol = 1e-10}};
+    return {.trace = trace, .odeint = {.solver = {.method = ode::Method::dopri5, .rtol = 1e-10, .atol = 1e-10}, .grad = grad}};
 }
 
 // log N(z; 0, I) per row of z (n, d).
@@ -51,7 +51,7 @@ TEST_CASE("CNF with linear dynamics: Δlogp = −tr(A)·T and log p(x) match the
     const Tensor<double> a{{-0.3, 0.8, 0.1}, {-0.5, 0.2, 0.4}, {0.3, -0.6, -0.1}};  // tr A = −0.2
     const double T = 0.7, tr = -0.2;
     auto f = std::make_shared<LinearDynamics>(a);
-    nn::CNF flow(f, tight());
+    nn::CNF flow(f, 3, tight());
     flow.options.end_time = T;
     flow.sqrt_end_time.mutable_value<double>()() = std::sqrt(T);
     const Tensor<double> x = randn<double>({5, 3});
@@ -70,7 +70,7 @@ TEST_CASE("CNF with linear dynamics: Δlogp = −tr(A)·T and log p(x) match the
 
     SUBCASE("Rademacher Hutchinson is exact for a diagonal A (εᵀAε = Σ A_ii ε_i² = tr A)") {
         auto g = std::make_shared<LinearDynamics>(Tensor<double>{{-0.4, 0.0}, {0.0, 0.9}});
-        nn::CNF h(g, tight(nn::Trace::hutchinson));
+        nn::CNF h(g, 2, tight(nn::Trace::hutchinson));
         nn::FlowResult rh = h.transform(Var(randn<double>({4, 2})));
         for (std::size_t i = 0; i < 4; ++i) CHECK(rh.delta_logp.value<double>()(i) == doctest::Approx(-0.5 * 0.5).epsilon(1e-9));
     }
@@ -116,8 +116,8 @@ TEST_CASE("Hutchinson's estimator is unbiased: its mean over many probes matches
 TEST_CASE("CNF is invertible, and sample-then-log_prob agrees with the base density change") {
     manual_seed(3);
     auto f = nn::make_toy_dynamics(2, {16, 16});
-    nn::CNF flow(f, tight());
-    flow.options.solver.rtol = flow.options.solver.atol = 1e-9;
+    nn::CNF flow(f, 2, tight());
+    flow.options.odeint.solver.rtol = flow.options.odeint.solver.atol = 1e-9;
     const Tensor<double> x = randn<double>({6, 2});
     nn::FlowResult fwd = flow.transform(Var(x));
     nn::FlowResult back = flow.inverse(fwd.z);
@@ -135,7 +135,7 @@ TEST_CASE("CNF is invertible, and sample-then-log_prob agrees with the base dens
 
     // sample() is inverse() of base draws without the trace.
     Generator g1(7), g2(7);
-    const Tensor<double> xs = flow.sample(6, 2, g1).value<double>();
+    const Tensor<double> xs = flow.sample(6, g1).value<double>();
     const Tensor<double> zs = randn<double>({6, 2}, g2);
     CHECK(max_abs_diff(xs, flow.inverse(Var(zs)).z.value<double>()) < 1e-7);
     const Var path = flow.trajectory(Var(zs), 5);
@@ -146,7 +146,7 @@ TEST_CASE("CNF is invertible, and sample-then-log_prob agrees with the base dens
 TEST_CASE("the density of a randomly initialised CNF integrates to 1 over a large grid") {
     manual_seed(4);
     auto f = nn::make_toy_dynamics(2, {32, 32});
-    nn::CNF flow(f, {.end_time = 1.0, .solver = {.rtol = 1e-6, .atol = 1e-6}});
+    nn::CNF flow(f, 2, {.end_time = 1.0, .odeint = {.solver = {.rtol = 1e-6, .atol = 1e-6}}});
     // Midpoint rule on [-7, 7]² with 140 x 140 cells: the base's mass outside is ~1e-11, and
     // the rule's error on a smooth density at h = 0.1 is ~h²/24 · ∫|∇²p| ≈ 1e-3 of the mass.
     const std::size_t n = 140;
@@ -176,10 +176,10 @@ TEST_CASE("CNF loss gradients: adjoint and checkpointed agree with direct backpr
         nn::CNFOptions o = tight(trace, grad);
         o.kinetic_weight = reg;
         o.jacobian_weight = reg;
-        nn::CNF flow(f, o);
+        nn::CNF flow(f, 2, o);
         const Var x(randn<double>({5, 2}));
-        const Var log_p = flow.log_prob(x);  // sequenced before last_regularization()
-        Var loss = -mean(log_p) + flow.last_regularization();
+        const auto [log_p, reg_term] = flow.log_prob_and_regularization(x);
+        Var loss = -mean(log_p) + reg_term;
         backward(loss);
         std::vector<Tensor<double>> g;
         for (const Var& p : flow.parameters()) g.push_back(p.grad().value<double>());
@@ -206,7 +206,7 @@ TEST_CASE("CNF loss gradients: adjoint and checkpointed agree with direct backpr
 TEST_CASE("CNF: the end-time gradient matches finite differences") {
     manual_seed(6);
     auto f = nn::make_toy_dynamics(2, {8, 8});
-    nn::CNF flow(f, tight());
+    nn::CNF flow(f, 2, tight());
     const Var x(randn<double>({5, 2}));
     backward(-mean(flow.log_prob(x)));
     const double analytic = flow.sqrt_end_time.grad().item();
@@ -253,7 +253,7 @@ TEST_CASE("a short training run on 8gaussians lowers the held-out NLL") {
     manual_seed(8);
     Generator gen(9), test_gen(10);
     auto f = nn::make_toy_dynamics(2, {32, 32});
-    nn::CNF flow(f, {.solver = {.rtol = 1e-5, .atol = 1e-5}});
+    nn::CNF flow(f, 2, {.odeint = {.solver = {.rtol = 1e-5, .atol = 1e-5}}});
     optim::Adam opt(flow.parameters(), {.lr = 5e-3, .weight_decay = 1e-5});
     const Tensor<double> test = eight_gaussians(2000, test_gen);
     const double before = held_out_nll(flow, test);
@@ -272,7 +272,7 @@ TEST_CASE("a short training run on 8gaussians lowers the held-out NLL") {
 TEST_CASE("CNF in float32 agrees with float64, and trains (adjoint gradients defined)") {
     manual_seed(11);
     auto f = nn::make_toy_dynamics(2, {16, 16});
-    nn::CNF flow(f, {.solver = {.rtol = 1e-6, .atol = 1e-6}});
+    nn::CNF flow(f, 2, {.odeint = {.solver = {.rtol = 1e-6, .atol = 1e-6}}});
     const Tensor<double> x = randn<double>({8, 2});
     const Tensor<double> lp64 = flow.log_prob(Var(x)).value<double>();
     flow.to(Dtype::float32);

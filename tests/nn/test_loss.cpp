@@ -48,3 +48,53 @@ TEST_CASE("mse_loss is the mean squared difference") {
     CHECK(gradcheck([](const std::vector<Var>& v) { return F::mse_loss(v[0], v[1]); }, {randn({2, 3}), randn({2, 3})}));
     CHECK_THROWS_AS(F::mse_loss(a, ones({4})), ShapeError);
 }
+
+TEST_CASE("mse_loss against a hand computation") {
+    const Var p(Tensor<double>{{1.0, 2.0}, {3.0, 4.0}}), t(Tensor<double>{{1.0, 0.0}, {0.0, 4.0}});
+    CHECK(F::mse_loss(p, t).item() == doctest::Approx((4.0 + 9.0) / 4));
+    CHECK_THROWS_WITH_AS(F::mse_loss(p, Var(Tensor<double>{1.0, 2.0})), doctest::Contains("(2, 2)"), ShapeError);
+}
+
+TEST_CASE("nll_loss and cross_entropy by hand") {
+    const Tensor<double> logits = {{1.0, 2.0, 0.5}, {0.0, -1.0, 3.0}};
+    const std::vector<std::size_t> labels = {1, 2};
+    CHECK(F::nll_loss(Var(logits), labels).item() == doctest::Approx(-(2.0 + 3.0) / 2));
+    double expected = 0;
+    for (std::size_t i = 0; i < 2; ++i) {
+        double z = 0;
+        for (std::size_t k = 0; k < 3; ++k) z += std::exp(logits(i, k));
+        expected += std::log(z) - logits(i, labels[i]);
+    }
+    CHECK(F::cross_entropy(Var(logits), labels).item() == doctest::Approx(expected / 2).epsilon(1e-14));
+    // The gradient of cross-entropy is (softmax - onehot) / N.
+    Var x(logits, true);
+    backward(F::cross_entropy(x, labels));
+    const double z0 = std::exp(1.0) + std::exp(2.0) + std::exp(0.5);
+    CHECK(x.grad().value<double>()(0, 1) == doctest::Approx((std::exp(2.0) / z0 - 1.0) / 2));
+    CHECK(x.grad().value<double>()(0, 0) == doctest::Approx(std::exp(1.0) / z0 / 2));
+}
+
+TEST_CASE("nll_loss rejects labels out of range, naming the index and the label") {
+    const Var lp = zeros({3, 4});
+    CHECK_THROWS_WITH_AS(F::nll_loss(lp, {0, 3, 7}), doctest::Contains("label 7 at index 2 is out of range for 4 classes"),
+                         ValueError);
+    CHECK_THROWS_WITH_AS(F::nll_loss(lp, {0, 1}), doctest::Contains("2 labels for log_probs of shape (3, 4)"), ShapeError);
+    CHECK_THROWS_AS(F::cross_entropy(zeros({3}), {0, 1, 2}), ShapeError);
+}
+
+TEST_CASE("the losses pass gradcheck and gradgradcheck in float64 (labels with a repeat)") {
+    using V = std::vector<Var>;
+    const auto mse = [](const V& v) { return F::mse_loss(v[0], v[1]); };
+    const auto nll = [](const V& v) { return F::nll_loss(square(v[0]), {1, 0, 4, 1}); };
+    const auto ce = [](const V& v) { return F::cross_entropy(v[0], {3, 3, 0, 2}, nn::Reduction::sum); };
+    CHECK(gradcheck(mse, {randn({3, 4}), randn({3, 4})}));
+    CHECK(gradgradcheck(mse, {randn({3, 4}), randn({3, 4})}));
+    CHECK(gradcheck(nll, {randn({4, 5})}));
+    CHECK(gradgradcheck(nll, {randn({4, 5})}));
+    CHECK(gradcheck(ce, {randn({4, 5})}));
+    CHECK(gradgradcheck(ce, {randn({4, 5})}));
+}
+
+TEST_CASE("losses of an empty batch are an error, not 0 or NaN") {
+    CHECK_THROWS_WITH_AS(F::nll_loss(zeros({0, 3}), {}), doctest::Contains("empty batch"), ValueError);
+}

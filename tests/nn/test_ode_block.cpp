@@ -23,13 +23,13 @@ TEST_CASE("ODEBlock: output shape, NFE, and the three gradient modes agree") {
     manual_seed(3);
     auto f = std::make_shared<Dynamics>();
     f->to(Dtype::float64);
-    nn::ODEBlock block(f, {.t1 = 0.8, .solver = {.rtol = 1e-9, .atol = 1e-9}});
+    nn::ODEBlock block(f, {.t1 = 0.8, .odeint = {.solver = {.rtol = 1e-9, .atol = 1e-9}}});
     CHECK(block.parameter_count() == f->parameter_count());
     CHECK(block.named_parameters()[0].first == "dynamics.l1.layer.weight");
     Var x(randn<double>({4, 3}), true);
     std::vector<std::vector<Var>> grads;
     for (ode::Grad mode : {ode::Grad::direct, ode::Grad::adjoint, ode::Grad::checkpointed}) {
-        block.options.grad = mode;
+        block.options.odeint.grad = mode;
         block.zero_grad();
         x.zero_grad();
         Var y = block(x);
@@ -53,8 +53,8 @@ TEST_CASE("ODEBlock passes gradcheck through the solver (direct mode)") {
     manual_seed(4);
     auto f = std::make_shared<Dynamics>();
     f->to(Dtype::float64);
-    nn::ODEBlock block(f, {.t1 = 0.5, .grad = ode::Grad::direct,
-                           .solver = {.method = ode::Method::rk4, .step_size = 0.05}});
+    nn::ODEBlock block(f, {.t1 = 0.5,
+                           .odeint = {.solver = {.method = ode::Method::rk4, .step_size = 0.05}, .grad = ode::Grad::direct}});
     auto fn = [&](const std::vector<Var>& in) { return block(in[0]); };
     CHECK(testing::gradcheck(fn, {Var(randn<double>({2, 3}))}).ok);
 }

@@ -1,5 +1,7 @@
 #pragma once
+#include "odenet/autodiff/anomaly_mode.hpp"
 #include "odenet/autodiff/engine.hpp"
 #include "odenet/autodiff/grad_mode.hpp"
+#include "odenet/autodiff/graph_leaves.hpp"
 #include "odenet/autodiff/ops.hpp"
 #include "odenet/autodiff/var.hpp"

@@ -14,6 +14,7 @@
 #include "odenet/nn/module.hpp"
 #include "odenet/nn/norm.hpp"
 #include "odenet/nn/npz.hpp"
+#include "odenet/nn/odeint.hpp"
 #include "odenet/nn/pooling.hpp"
 #include "odenet/nn/sequential.hpp"
 #include "odenet/optim/adam.hpp"

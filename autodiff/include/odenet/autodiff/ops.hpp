@@ -156,14 +156,7 @@ Var avg_pool2d(const Var& x, std::size_t kernel, std::size_t stride);
 /// (N, C, H, W) = input_shape result, overlapping windows adding.
 Var avg_pool2d_backward(const Var& g, std::size_t kernel, std::size_t stride, const Shape& input_shape);
 
-// ---- losses (ops/loss.cpp) ----------------------------------------------------------------------
-/// mean((pred - target)^2)
-Var mse_loss(const Var& pred, const Var& target);
-/// Mean over the batch of -log_probs[i, labels[i]]; log_probs (N, K), labels.size() == N.
-/// A label >= K throws ValueError naming the batch index and the label.
-Var nll_loss(const Var& log_probs, const std::vector<std::size_t>& labels);
-/// nll_loss(log_softmax(logits, 1), labels); logits (N, K).
-Var cross_entropy(const Var& logits, const std::vector<std::size_t>& labels);
+// ---- densities (ops/loss.cpp); the losses (mse, nll, cross-entropy, l1) are nn::functional's ----
 /// log N(z; 0, I) summed over every axis but the first: shape (N,) for z (N, ...).
 Var gaussian_log_density(const Var& z);
 

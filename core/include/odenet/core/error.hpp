@@ -1,6 +1,7 @@
 #pragma once
 // The error hierarchy. Every message names the operation ("where") and the values involved,
 // e.g. "matmul: inner dimensions differ, (3, 4) @ (5, 2)". Catch odenet::Error for all of them.
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 
@@ -46,15 +47,20 @@ public:
 /// callers can react (e.g. lower the learning rate) and users can read where it failed.
 class SolverError : public Error {
 public:
-    SolverError(std::string where, double t, double h, std::string reason);
+    static constexpr std::size_t kNoComponent = static_cast<std::size_t>(-1);
+    /// `component`: the flat index of the state entry found non-finite, when that is the reason
+    /// (callers whose state packs several tensors, as odeint's adjoint, translate it).
+    SolverError(std::string where, double t, double h, std::string reason, std::size_t component = kNoComponent);
     double t() const noexcept { return t_; }
     double h() const noexcept { return h_; }
     const std::string& reason() const noexcept { return reason_; }
+    std::size_t component() const noexcept { return component_; }
 
 private:
     double t_;
     double h_;
     std::string reason_;
+    std::size_t component_;
 };
 
 /// A file that cannot be read or written: missing, truncated, corrupt, of the wrong format.

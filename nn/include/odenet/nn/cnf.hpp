@@ -15,6 +15,7 @@
 // from the exact trace's VJPs; |εᵀ∂f/∂z|² with Hutchinson), each one more column of the state.
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,14 +39,14 @@ Noise noise_from_name(const std::string& name);
 struct CNFOptions {
     double end_time = 0.5;        ///< T at construction (FFJORD's toy setting)
     bool learn_end_time = true;   ///< T = sqrt_end_time² is a parameter (else a buffer)
-    Trace trace = Trace::exact;   ///< FFJORD's default in 2-D
+    Trace trace = Trace::exact;   ///< FFJORD's default in 2-D; a call may override it
     Noise noise = Noise::rademacher;
     int probes = 1;               ///< Hutchinson probes averaged (K)
-    ode::Grad grad = ode::Grad::adjoint;
-    ode::Options solver{.method = ode::Method::dopri5, .rtol = 1e-5, .atol = 1e-5};
-    ode::AdjointOptions adjoint{};
     double kinetic_weight = 0.0;   ///< λ_K of ∫|f|² (0: not carried)
     double jacobian_weight = 0.0;  ///< λ_J of ∫‖∂f/∂z‖_F² (0: not carried)
+    /// Solver, tolerances and gradient mode: odeint's defaults unless set (FFJORD trains its
+    /// toy densities with dopri5 at rtol = atol = 1e-5, as examples/toy_density sets).
+    ode::OdeintOptions odeint{};
 };
 
 /// What transform() returns: the other end of the flow and the integrals along it, each (N,).
@@ -56,45 +57,54 @@ struct FlowResult {
     Var jacobian;    ///< ∫‖∂f/∂z‖_F² dt (undefined unless jacobian_weight > 0)
 };
 
+/// log p(x) and the regulariser of the same solve, as log_prob_and_regularization returns them.
+struct LogProb {
+    Var log_prob;        ///< (N,)
+    Var regularization;  ///< λ_K mean(kinetic) + λ_J mean(jacobian): 0-d, the data's dtype (0 without weights)
+};
+
 class CNF : public Module {
 public:
-    /// `dynamics` is f(t, z): (N, d) -> (N, d). Throws ValueError for a null dynamics, a
-    /// non-positive end time or probes < 1.
-    explicit CNF(std::shared_ptr<TimeLayer> dynamics, CNFOptions options = {});
+    /// `dynamics` is f(t, z): (N, dim) -> (N, dim). Throws ValueError for a null dynamics,
+    /// dim 0, a non-positive end time or probes < 1.
+    CNF(std::shared_ptr<TimeLayer> dynamics, std::size_t dim, CNFOptions options = {});
 
-    /// log p(x) of data x (N, d) under the flow with a standard normal base: (N,).
-    /// Also sets last_regularization() from the same solve.
-    Var log_prob(const Var& x);
+    /// log p(x) of data x (N, dim) under the flow with a standard normal base: (N,).
+    /// `trace` overrides options.trace for this call (Trace::exact to evaluate a model trained
+    /// with Hutchinson's estimate).
+    Var log_prob(const Var& x, std::optional<Trace> trace = {});
+    /// log p(x) and the regulariser to add to the loss, from one solve:
+    ///   auto [logp, reg] = flow.log_prob_and_regularization(x);  loss = -mean(logp) + reg;
+    LogProb log_prob_and_regularization(const Var& x, std::optional<Trace> trace = {});
     /// Data -> base (t: 0 -> T), carrying Δlogp and the regularisers.
-    FlowResult transform(const Var& x);
+    FlowResult transform(const Var& x, std::optional<Trace> trace = {});
     /// Base -> data (t: T -> 0), carrying Δlogp: log p(x) = log N(z) + delta_logp.
-    FlowResult inverse(const Var& z);
-    /// n samples of the model in d dimensions: base draws pushed through inverse (no trace). (n, d).
-    Var sample(std::size_t n, std::size_t dim, Generator& gen = default_generator());
-    /// The flow from base points z (N, d) at t = T to data at t = 0, at `steps` >= 2 equally
-    /// spaced times: (steps, N, d), row 0 the base points.
+    FlowResult inverse(const Var& z, std::optional<Trace> trace = {});
+    /// n samples of the model: base draws pushed through the flow (no trace). (n, dim).
+    Var sample(std::size_t n, Generator& gen = default_generator());
+    /// The flow from base points z (N, dim) at t = T to data at t = 0, at `steps` >= 2 equally
+    /// spaced times: (steps, N, dim), row 0 the base points.
     Var trajectory(const Var& z, std::size_t steps);
 
-    /// λ_K mean(kinetic) + λ_J mean(jacobian) of the last log_prob / transform: a scalar of
-    /// the data's dtype to add to the loss (0 when both weights are 0). Call it in a statement
-    /// after log_prob: in `-mean(flow.log_prob(x)) + flow.last_regularization()` C++ may
-    /// evaluate the right operand first.
-    Var last_regularization() const { return regularization_; }
+    std::size_t dim() const { return dim_; }
     /// T as a 0-d float64 Var (differentiable with respect to sqrt_end_time).
     Var end_time() const;
-    /// Function evaluations of the last forward solve, and of the last backward pass.
-    std::size_t last_nfe() const { return stats_->forward.nfe; }
-    std::size_t last_backward_nfe() const { return stats_->backward.nfe; }
-    const ode::OdeintStats& last_stats() const { return *stats_; }
+    /// Cost of the last solve and of the last backward pass through it.
+    ode::OdeintStats last_stats() const { return last_ ? last_->stats() : ode::OdeintStats{}; }
+    std::size_t last_nfe() const { return last_stats().forward.nfe; }
+    std::size_t last_backward_nfe() const { return last_stats().backward.nfe; }
 
     TimeLayer& dynamics() { return *dynamics_; }
     CNFOptions options;
     Var sqrt_end_time;  ///< T = sqrt_end_time² (FFJORD's parameterisation keeps T > 0)
 
 private:
+    Var solve(const ode::Dynamics& rhs, const Var& y0, const Var& ts);
+    void check_points(const char* where, const Var& x) const;
+
     std::shared_ptr<TimeLayer> dynamics_;
-    std::shared_ptr<ode::OdeintStats> stats_ = std::make_shared<ode::OdeintStats>();
-    Var regularization_;
+    std::size_t dim_;
+    std::optional<ode::OdeintSolution> last_;
 };
 
 /// The right-hand side of the augmented state [z, Δ, (kinetic), (jacobian)], stacked as

@@ -28,7 +28,12 @@ public:
     Optimizer& operator=(const Optimizer&) = delete;
 
     /// One update of every parameter with a defined gradient (others are skipped, as PyTorch).
+    /// Unless set_check_finite(false), a NaN or Inf in any gradient refuses the whole step with
+    /// a ValueError naming the parameter, before any parameter changes.
     virtual void step() = 0;
+    /// On by default: a non-finite gradient would write NaN into the weights for good.
+    void set_check_finite(bool on) { check_finite_ = on; }
+    bool check_finite() const { return check_finite_; }
     /// Clears every parameter's gradient.
     void zero_grad();
 
@@ -54,6 +59,7 @@ protected:
 
 private:
     void check_grad(std::size_t i) const;
+    void check_grads_finite() const;
     // After Module::to(), a parameter's buffers are converted to its new dtype on the next step.
     void match_dtype(std::size_t i);
 
@@ -62,10 +68,12 @@ private:
     std::vector<std::string> slot_names_;
     std::vector<std::vector<Value>> slots_;
     std::vector<long> steps_;
+    bool check_finite_ = true;
 };
 
 template <class F>
 void Optimizer::for_each_with_grad(F&& f) {
+    if (check_finite_) check_grads_finite();
     for (std::size_t i = 0; i < params_.size(); ++i) {
         Var& p = params_[i];
         if (!p.grad().defined()) continue;

@@ -81,7 +81,8 @@ private:
         if (i == kNpos) return;
         throw SolverError("solve", t, h,
                           std::string("non-finite value ") + num(Ops::value_at(x, i)) + " in " + what +
-                              " at " + describe_component(i, Ops::shape(x)));
+                              " at " + describe_component(i, Ops::shape(x)),
+                          i);
     }
 
     double norm_of(const State& err, const State& y0, const State& y1) {

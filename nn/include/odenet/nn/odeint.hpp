@@ -1,0 +1,33 @@
+#pragma once
+// odeint with a module as the dynamics, as torchdiffeq's odeint(func, y0, t): the module's
+// parameters are collected here, so none can be forgotten, and the returned graph shares the
+// module's ownership, so backward works even after the caller's pointer is gone.
+//
+//   auto f = std::make_shared<MyDynamics>();        // a TimeLayer: forward(t, y)
+//   Var ys = nn::odeint(f, y0, ts);                 // adjoint by default (ode/odeint.hpp)
+//   Var ys = nn::odeint(f, y0, ts, {.solver = {.rtol = 1e-5, .atol = 1e-5}, .grad = ode::Grad::direct});
+#include <memory>
+
+#include "odenet/nn/module.hpp"
+#include "odenet/ode/odeint.hpp"
+
+namespace odenet::nn {
+
+/// Solves dy/dt = f(t, y) from y0 at ts[0]; returns the states at every time of ts (see
+/// ode::odeint for shapes, modes and errors). Every parameter of `f` is differentiated in every
+/// mode. Throws ValueError for a null module.
+ode::OdeintSolution odeint(std::shared_ptr<TimeLayer> f, const Var& y0, const Var& ts,
+                           const ode::OdeintOptions& options = {});
+
+/// The same for autonomous dynamics dy/dt = f(y), a Layer (e.g. a Sequential).
+ode::OdeintSolution odeint(std::shared_ptr<Layer> f, const Var& y0, const Var& ts,
+                           const ode::OdeintOptions& options = {});
+
+/// The module's parameters and their dotted names, as odeint passes them to ode::odeint.
+struct ParameterList {
+    std::vector<Var> vars;
+    std::vector<std::string> names;
+};
+ParameterList parameter_list(const Module& module);
+
+}  // namespace odenet::nn

@@ -1,0 +1,32 @@
+#include "odenet/nn/odeint.hpp"
+
+#include "odenet/core/error.hpp"
+
+namespace odenet::nn {
+
+ParameterList parameter_list(const Module& module) {
+    ParameterList list;
+    for (auto& [name, var] : module.named_parameters()) {
+        list.vars.push_back(var);
+        list.names.push_back(name);
+    }
+    return list;
+}
+
+// The lambdas hold the module by shared_ptr: every copy of the dynamics (the adjoint's and the
+// checkpointed mode's graph nodes keep one) keeps the module alive.
+ode::OdeintSolution odeint(std::shared_ptr<TimeLayer> f, const Var& y0, const Var& ts, const ode::OdeintOptions& options) {
+    if (!f) throw ValueError("nn::odeint", "the dynamics module is null");
+    const ParameterList params = parameter_list(*f);
+    return ode::detail::odeint_named([f](const Var& t, const Var& y) { return f->forward(t, y); }, y0, ts,
+                                     params.vars, params.names, options);
+}
+
+ode::OdeintSolution odeint(std::shared_ptr<Layer> f, const Var& y0, const Var& ts, const ode::OdeintOptions& options) {
+    if (!f) throw ValueError("nn::odeint", "the dynamics module is null");
+    const ParameterList params = parameter_list(*f);
+    return ode::detail::odeint_named([f](const Var&, const Var& y) { return f->forward(y); }, y0, ts, params.vars,
+                                     params.names, options);
+}
+
+}  // namespace odenet::nn
