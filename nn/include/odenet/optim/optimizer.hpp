@@ -1,14 +1,17 @@
 #pragma once
-// Optimizer: the base of SGD, Adam and AdamW. An optimizer holds the parameter Vars it was given
-// (handles: Module::to() and checkpoint loading keep working under it) and per-parameter state.
+// Optimizer: the base of SGD, Adam, AdamW, RMSprop and Adagrad. An optimizer holds the parameter
+// Vars it was given (handles: Module::to() and checkpoint loading keep working under it) and
+// per-parameter state.
 // step() updates each parameter that has a gradient, in place, outside any graph, in the
 // parameter's own dtype (float32 or float64).
 //
 // State for checkpoints is a list of named tensors, as PyTorch's state_dict:
 //   "lr"                 the current learning rate (0-d float64)
-//   "state.<i>.<slot>"   parameter i's buffers ("momentum_buffer"; "exp_avg", "exp_avg_sq"),
-//                        present once the parameter has been stepped, of the parameter's shape
+//   "state.<i>.<slot>"   parameter i's buffers ("momentum_buffer"; "exp_avg", "exp_avg_sq";
+//                        "square_avg", "grad_avg"; "sum"), of the parameter's shape, present
+//                        once the parameter has been stepped (Adagrad's "sum": from the start)
 //   "state.<i>.step"     parameter i's step count (0-d float64), for Adam's bias correction
+//                        and Adagrad's lr_decay
 #include <string>
 #include <utility>
 #include <vector>
