@@ -7,7 +7,9 @@
 using namespace odenet;
 
 namespace {
-Var arange(const Shape& shape, double start = 0.0) {
+// start, start + 1, ... in `shape`. Not named arange: odenet::iota(start, stop) would win
+// overload resolution for a call like iota({2}, 5).
+Var iota(const Shape& shape, double start = 0.0) {
     Tensor<double> t = Tensor<double>::from_shape(shape);
     for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = start + double(i);
     return Var(std::move(t));
@@ -19,24 +21,24 @@ std::vector<double> values(const Var& v) {
 }  // namespace
 
 TEST_CASE("concat and stack place their inputs in order") {
-    const Var a = arange({2, 1}), b = arange({2, 2}, 10);
+    const Var a = iota({2, 1}), b = iota({2, 2}, 10);
     const Var c = concat({a, b}, 1);
     CHECK(c.shape() == Shape{2, 3});
     CHECK(values(c) == std::vector<double>{0, 10, 11, 1, 12, 13});
-    const Var s = stack({arange({2}), arange({2}, 5)}, 1);
+    const Var s = stack({iota({2}), iota({2}, 5)}, 1);
     CHECK(s.shape() == Shape{2, 2});
     CHECK(values(s) == std::vector<double>{0, 5, 1, 6});
-    CHECK(stack({arange({2}), arange({2}, 5)}, -1).shape() == Shape{2, 2});
-    CHECK(stack({arange({2}), arange({2}, 5)}).shape() == Shape{2, 2});
+    CHECK(stack({iota({2}), iota({2}, 5)}, -1).shape() == Shape{2, 2});
+    CHECK(stack({iota({2}), iota({2}, 5)}).shape() == Shape{2, 2});
 }
 
 TEST_CASE("slice and index_select pick entries; index_add puts them back") {
-    const Var x = arange({2, 5});
+    const Var x = iota({2, 5});
     CHECK(values(slice(x, 1, 1, 5, 2)) == std::vector<double>{1, 3, 6, 8});
     CHECK(values(slice(x, -1, 2, 3)) == std::vector<double>{2, 7});
     CHECK(slice(x, 1, 3, 3).shape() == Shape{2, 0});
     CHECK(values(index_select(x, 0, {1, 1, 0})) == std::vector<double>{5, 6, 7, 8, 9, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4});
-    CHECK(values(index_add(arange({3}, 1), 0, {2, 0, 2}, 4)) == std::vector<double>{2, 0, 4, 0});
+    CHECK(values(index_add(iota({3}, 1), 0, {2, 0, 2}, 4)) == std::vector<double>{2, 0, 4, 0});
 }
 
 TEST_CASE("repeated indices add their gradients") {
@@ -50,7 +52,7 @@ TEST_CASE("concat of more than 32 inputs differentiates every one") {
     std::vector<Var> xs;
     for (int i = 0; i < 40; ++i) xs.push_back(Var(Tensor<double>{double(i)}, true));
     Var y = concat(xs, 0);
-    backward(sum(y * arange({40})));
+    backward(sum(y * iota({40})));
     for (int i = 0; i < 40; ++i) {
         REQUIRE(xs[i].grad().defined());
         CHECK(xs[i].grad().item() == double(i));

@@ -10,10 +10,11 @@
 #include <vector>
 
 #include "odenet/autodiff/var.hpp"
+#include "odenet/core/random.hpp"
 
 namespace odenet {
 
-// ---- creation (not differentiable: results are leaves) ------------------------------------
+// ---- creation (ops/creation.cpp; not differentiable: results are leaves) --------------------
 Var zeros(const Shape& shape, Dtype dtype = Dtype::float64, bool requires_grad = false);
 Var ones(const Shape& shape, Dtype dtype = Dtype::float64, bool requires_grad = false);
 Var full(const Shape& shape, double value, Dtype dtype = Dtype::float64, bool requires_grad = false);
@@ -26,6 +27,22 @@ Var randn_like(const Var& x);
 Var rademacher_like(const Var& x);
 /// Differentiable dtype conversion (the gradient is converted back).
 Var to_dtype(const Var& x, Dtype dtype);
+/// n evenly spaced values from start to stop inclusive, shape (n), as torch.linspace; both
+/// ends are exact. n == 1 gives [start]. ValueError for n == 0 (torch returns an empty tensor)
+/// or a non-finite start or stop.
+Var linspace(double start, double stop, std::size_t n, Dtype dtype = Dtype::float64);
+/// start, start + step, ... up to but excluding stop: ceil((stop - start) / step) values, as
+/// torch.arange. ValueError for a step that is zero or not finite, a non-finite start or stop,
+/// or a step whose sign points away from stop (stop == start gives an empty tensor).
+Var arange(double start, double stop, double step = 1.0, Dtype dtype = Dtype::float64);
+/// arange(0, stop): 0, 1, ..., ceil(stop) - 1, as torch.arange(end).
+Var arange(double stop, Dtype dtype = Dtype::float64);
+/// A uniformly random permutation of 0 .. n-1 (Fisher-Yates on `gen`), as torch.randperm.
+std::vector<std::size_t> randperm(std::size_t n, Generator& gen = default_generator());
+/// k indices drawn uniformly from 0 .. n-1: distinct when !replace (the first k steps of
+/// randperm's shuffle, so choice(n, n, false) == randperm(n) for the same generator state),
+/// independent draws when replace. ValueError for k > n without replacement, or n == 0 < k.
+std::vector<std::size_t> choice(std::size_t n, std::size_t k, bool replace, Generator& gen = default_generator());
 
 // ---- unary elementwise (ops/unary.cpp) ------------------------------------------------------
 Var neg(const Var& x);
