@@ -126,7 +126,7 @@ Var matmul(const Var& a, const Var& b);
 /// op(a) @ op(b) with op = transpose of the last two axes where asked, without copying.
 Var gemm(const Var& a, const Var& b, bool transpose_a, bool transpose_b);
 
-// ---- shape (ops/shape.cpp; concat, stack, slice and index_select in ops/index.cpp) -----------------
+// ---- shape (ops/shape.cpp; concat, stack, slice, index_select, gather in ops/index.cpp) ----------
 Var reshape(const Var& x, const Shape& shape);
 /// Collapses axes [start_axis, end) into one: (N, C, H, W) -> (N, C*H*W) for start_axis = 1.
 Var flatten(const Var& x, int start_axis = 1);
@@ -147,6 +147,23 @@ Var index_select(const Var& x, int axis, const std::vector<std::size_t>& indices
 /// The adjoint of index_select (and slice): zeros of extent `size` along `axis`, with g's
 /// entry k added at position indices[k] (repeats add). g's extent on the axis is indices.size().
 Var index_add(const Var& g, int axis, const std::vector<std::size_t>& indices, std::size_t size);
+
+/// Positions for gather and scatter_add: a row-major array of std::size_t, the index type of
+/// index_select and nll_loss (so a negative index cannot be written). Build one as
+/// IndexTensor{{0, 2}, {1, 1}}.
+using IndexTensor = xt::xarray<std::size_t, xt::layout_type::row_major>;
+/// out[i][j][k] = x[index[i][j][k]][j][k] for axis 0 (likewise for the other axes), as
+/// torch.gather and numpy.take_along_axis; the output has index's shape. index must have x's
+/// rank and, unlike torch (which allows smaller), x's extents on every axis but `axis`
+/// (ShapeError naming both shapes otherwise). An entry >= x's extent on `axis` throws
+/// ShapeError naming the entry, its position, the axis and x's shape. Differentiable in x
+/// (the gradient is scatter_add into zeros; repeated indices add).
+Var gather(const Var& x, int axis, const IndexTensor& index);
+/// A copy of x with src[i][j][k] added at [index[i][j][k]][j][k] for axis 0 (likewise for the
+/// other axes; repeats add), as torch.Tensor.scatter_add. src has index's shape and x's dtype;
+/// index follows gather's rules (same rank as x, x's extents off `axis`, entries in range).
+/// Differentiable in x (gradient g) and src (gradient gather(g, axis, index)).
+Var scatter_add(const Var& x, int axis, const IndexTensor& index, const Var& src);
 
 // ---- convolution, normalisation, pooling (ops/conv.cpp, ops/norm.cpp, ops/pool.cpp) ------------
 struct Conv2dOptions {
