@@ -42,4 +42,14 @@ Var mse_loss(const Var& pred, const Var& target, Reduction reduction) {
     return reduction == Reduction::sum ? total : total / static_cast<double>(pred.numel());
 }
 
+// Composed from abs: d/dpred = sign(pred - target) / numel, 0 at a tie (abs's convention, and
+// torch's), and differentiable again like every composite.
+Var l1_loss(const Var& pred, const Var& target, Reduction reduction) {
+    if (pred.shape() != target.shape()) {
+        throw ShapeError("l1_loss", "shapes differ: " + shape_str(pred.shape()) + " and " + shape_str(target.shape()));
+    }
+    const Var total = sum(abs(pred - target));
+    return reduction == Reduction::sum ? total : total / static_cast<double>(pred.numel());
+}
+
 }  // namespace odenet::nn::functional

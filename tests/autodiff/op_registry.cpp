@@ -108,6 +108,27 @@ const std::vector<OpCase>& op_registry() {
          [](const V& x) { return index_select(square(x[0]), -1, {3, 1}); }},
         {"index_add", "repeated indices into extent 4", {{3, 2}}, Domain::any,
          [](const V& x) { return index_add(square(x[0]), 0, {1, 3, 1}, 4); }},
+        // gather and scatter_add: entries picked (or hit) twice or more, whose gradients add
+        {"gather", "axis 0, repeated indices", {{3, 4}}, Domain::any,
+         [](const V& x) {
+             const IndexTensor index{{0, 1, 2, 0}, {2, 2, 1, 0}, {0, 0, 0, 1}, {1, 2, 2, 2}, {2, 1, 0, 0}};
+             return gather(square(x[0]), 0, index);
+         }},
+        {"gather", "axis -1 of rank 3, repeats", {{2, 3, 4}}, Domain::any,
+         [](const V& x) {
+             return gather(square(x[0]), -1, IndexTensor{{{3, 3}, {0, 1}, {2, 2}}, {{1, 0}, {3, 1}, {0, 0}}});
+         }},
+        {"scatter_add", "axis 0, repeated targets", {{4, 3}, {5, 3}}, Domain::any,
+         [](const V& x) {
+             return scatter_add(square(x[0]), 0, IndexTensor{{1, 0, 3}, {1, 1, 3}, {2, 0, 3}, {1, 3, 0}, {2, 0, 3}},
+                                square(x[1]));
+         }},
+        {"scatter_add", "axis 1 of rank 3, x and src one input", {{2, 4, 3}}, Domain::any,
+         [](const V& x) {
+             // src = x[:, 1:3, :] squared, scattered back into x along axis 1 (both paths of x's gradient meet)
+             return scatter_add(x[0], 1, IndexTensor{{{3, 0, 3}, {3, 3, 1}}, {{0, 2, 2}, {2, 1, 2}}},
+                                square(slice(x[0], 1, 1, 3)));
+         }},
         // ---- convolution (see Note [Convolution as three linear maps] in conv.cpp) ----
         {"conv2d", "stride 2, padding 1, bias", {{2, 2, 5, 5}, {3, 2, 3, 3}, {3}}, Domain::any,
          [](const V& x) { return conv2d(x[0], x[1], x[2], {.stride = 2, .padding = 1}); }},

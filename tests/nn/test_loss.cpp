@@ -97,4 +97,40 @@ TEST_CASE("the losses pass gradcheck and gradgradcheck in float64 (labels with a
 
 TEST_CASE("losses of an empty batch are an error, not 0 or NaN") {
     CHECK_THROWS_WITH_AS(F::nll_loss(zeros({0, 3}), {}), doctest::Contains("empty batch"), ValueError);
+
+TEST_CASE("l1_loss is the mean absolute difference") {
+    const Var a(Tensor<double>{{1, 2}, {3, 4}});
+    const Var b(Tensor<double>{{1, 0}, {0, 4}});
+    CHECK(F::l1_loss(a, b).item() == doctest::Approx((2.0 + 3.0) / 4));
+    CHECK(nn::L1Loss{}(a, b).item() == doctest::Approx(5.0 / 4));
+    CHECK(nn::L1Loss{.reduction = nn::Reduction::sum}(a, b).item() == doctest::Approx(5.0));
+    CHECK(F::l1_loss(Var(Tensor<float>{1.0f, -1.0f}), Var(Tensor<float>{0.0f, 0.0f})).dtype() == Dtype::float32);
+    CHECK_THROWS_WITH_AS(F::l1_loss(a, ones({4})), "l1_loss: shapes differ: (2, 2) and (4)", ShapeError);
+}
+
+TEST_CASE("l1_loss gradient: sign(pred - target) / n, 0 at a tie") {
+    Var pred(Tensor<double>{1.5, -2.0, 3.0}, true);
+    Var target(Tensor<double>{1.0, 0.0, 3.0}, true);
+    backward(F::l1_loss(pred, target));
+    const auto& gp = pred.grad().value<double>();
+    const auto& gt = target.grad().value<double>();
+    CHECK(gp(0) == doctest::Approx(1.0 / 3));
+    CHECK(gp(1) == doctest::Approx(-1.0 / 3));
+    CHECK(gp(2) == 0.0);
+    CHECK(gt(0) == doctest::Approx(-1.0 / 3));
+    CHECK(gt(1) == doctest::Approx(1.0 / 3));
+}
+
+TEST_CASE("l1_loss passes gradcheck and gradgradcheck away from the kink") {
+    // target = pred - d with |d| in [0.5, 2]: a 1e-6 difference step never crosses pred == target.
+    Generator gen(5);
+    Tensor<double> pred = randn<double>({3, 4}, gen);
+    Tensor<double> d = uniform<double>({3, 4}, 0.5, 2.0, gen);
+    for (double& x : d) x *= gen.rademacher();
+    const std::vector<Var> inputs{Var(pred), Var(Tensor<double>(pred - d))};
+    for (const auto reduction : {nn::Reduction::mean, nn::Reduction::sum}) {
+        const auto f = [reduction](const std::vector<Var>& v) { return F::l1_loss(v[0], v[1], reduction); };
+        CHECK(gradcheck(f, inputs));
+        CHECK(gradgradcheck(f, inputs));
+    }
 }

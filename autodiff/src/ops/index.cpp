@@ -1,11 +1,14 @@
 // Ops that pick or join entries along one axis: concat, stack, slice, index_select, and
-// index_add, the adjoint of the selections. Every kernel views a tensor as (outer, n, inner)
-// around the axis, so it moves contiguous runs of `inner` elements with std::copy_n.
+// index_add, the adjoint of the selections; gather and scatter_add, which pick per element.
+// Every kernel views a tensor as (outer, n, inner) around the axis, so the selections move
+// contiguous runs of `inner` elements with std::copy_n.
 //
 // The adjoint pairs (each op's backward is the other, so every order of derivative exists):
 //   index_select(x, idx) ↔ index_add(g, idx, extent)     slice = index_select of start:stop:step
+//   gather(x, index)     ↔ scatter_add(·, index, src) in src (in x, scatter_add passes g on)
 //   concat(xs)          → slices of g                    stack = concat of reshaped inputs
 #include <algorithm>
+#include <memory>
 
 #include <xtensor/xbuilder.hpp>
 
@@ -27,7 +30,7 @@ Shape with_extent(Shape shape, std::size_t axis, std::size_t extent) {
 
 // out[..., k, ...] = t[..., idx[k], ...]
 template <class T>
-Tensor<T> gather(const Tensor<T>& t, std::size_t axis, const std::vector<std::size_t>& idx) {
+Tensor<T> select_rows(const Tensor<T>& t, std::size_t axis, const std::vector<std::size_t>& idx) {
     const AxisSplit s = split_at(t.shape(), axis);
     Tensor<T> out = Tensor<T>::from_shape(with_extent(t.shape(), axis, idx.size()));
     const std::size_t m = idx.size();
@@ -41,7 +44,7 @@ Tensor<T> gather(const Tensor<T>& t, std::size_t axis, const std::vector<std::si
 
 // out = zeros with extent `size` on the axis; out[..., idx[k], ...] += g[..., k, ...]
 template <class T>
-Tensor<T> scatter_add(const Tensor<T>& g, std::size_t axis, const std::vector<std::size_t>& idx, std::size_t size) {
+Tensor<T> add_rows(const Tensor<T>& g, std::size_t axis, const std::vector<std::size_t>& idx, std::size_t size) {
     const AxisSplit s = split_at(g.shape(), axis);
     Tensor<T> out = xt::zeros<T>(with_extent(g.shape(), axis, size));
     for (std::size_t o = 0; o < s.outer; ++o) {
@@ -69,7 +72,7 @@ void check_indices(const std::vector<std::size_t>& idx, std::size_t extent, cons
 
 // Gathers without the range check (callers have checked) and records with the index_add adjoint.
 Var select(const char* name, const Var& x, std::size_t axis, std::vector<std::size_t> idx) {
-    Value y = ops::map_value(x, [&](const auto& t) { return gather(t, axis, idx); });
+    Value y = ops::map_value(x, [&](const auto& t) { return select_rows(t, axis, idx); });
     const std::size_t extent = x.shape()[axis];
     return record(name, std::move(y), {&x},
                   [axis, idx = std::move(idx), extent](const Var& gy, const BackwardContext&) -> Grads {
@@ -92,7 +95,106 @@ void check_concat_shapes(const std::vector<Var>& xs, std::size_t axis) {
     }
 }
 
+// ---- gather and scatter_add ----
+// The index is validated once, by the public function, then held by a shared_ptr that the
+// backward closures share, so a chain of higher-order derivatives neither copies nor rechecks it.
+using SharedIndex = std::shared_ptr<const IndexTensor>;
+
+Shape shape_of(const IndexTensor& index) { return Shape(index.shape().begin(), index.shape().end()); }
+
+// The coordinates of flat position p in a row-major `shape`, printed like a shape: "(1, 0)".
+std::string position_str(std::size_t p, const Shape& shape) {
+    Shape at(shape.size());
+    for (std::size_t a = shape.size(); a-- > 0;) {
+        at[a] = p % shape[a];
+        p /= shape[a];
+    }
+    return shape_str(at);
+}
+
+// index must have x's rank, x's extents off `axis`, and entries below x's extent on `axis`.
+void check_index(const char* op, const Shape& x_shape, std::size_t axis, const IndexTensor& index) {
+    const Shape is = shape_of(index);
+    bool ok = is.size() == x_shape.size();
+    for (std::size_t a = 0; ok && a < is.size(); ++a) ok = a == axis || is[a] == x_shape[a];
+    if (!ok) {
+        throw ShapeError(op, "index has shape " + shape_str(is) + " but x has shape " + shape_str(x_shape) +
+                                 "; they must have the same rank and equal extents on every axis but axis " +
+                                 std::to_string(axis));
+    }
+    const std::size_t extent = x_shape[axis];
+    for (std::size_t p = 0; p < index.size(); ++p) {
+        if (index.data()[p] >= extent) {
+            throw ShapeError(op, "index " + std::to_string(index.data()[p]) + " at position " + position_str(p, is) +
+                                     " is out of range for axis " + std::to_string(axis) + " of extent " +
+                                     std::to_string(extent) + " in x's shape " + shape_str(x_shape));
+        }
+    }
+}
+
+// With t as (outer, n, inner) around the axis and index, src and out as (outer, m, inner), entry
+// p = (o m + k) inner + i of index points at t's entry (o n + index[p]) inner + i.
+std::size_t target(std::size_t p, std::size_t idx, std::size_t m, const AxisSplit& s) {
+    const std::size_t i = p % s.inner, o = p / (m * s.inner);
+    return (o * s.n + idx) * s.inner + i;
+}
+
+template <class T>
+Tensor<T> gather_kernel(const Tensor<T>& t, std::size_t axis, const IndexTensor& index) {
+    const AxisSplit s = split_at(t.shape(), axis);
+    const std::size_t m = index.shape()[axis];
+    Tensor<T> out = Tensor<T>::from_shape(shape_of(index));
+    for (std::size_t p = 0; p < index.size(); ++p) out.data()[p] = t.data()[target(p, index.data()[p], m, s)];
+    return out;
+}
+
+template <class T>
+Tensor<T> scatter_add_kernel(const Tensor<T>& x, std::size_t axis, const IndexTensor& index, const Tensor<T>& src) {
+    const AxisSplit s = split_at(x.shape(), axis);
+    const std::size_t m = index.shape()[axis];
+    Tensor<T> out = x;
+    for (std::size_t p = 0; p < index.size(); ++p) out.data()[target(p, index.data()[p], m, s)] += src.data()[p];
+    return out;
+}
+
+Var scatter_add_checked(const Var& x, std::size_t axis, const SharedIndex& index, const Var& src);
+
+// d gather(x, index)/dx: g scattered into zeros of x's shape (repeated indices add).
+Var gather_checked(const Var& x, std::size_t axis, const SharedIndex& index) {
+    Value y = ops::map_value(x, [&](const auto& t) { return gather_kernel(t, axis, *index); });
+    return record("gather", std::move(y), {&x},
+                  [axis, index, shape = x.shape()](const Var& gy, const BackwardContext&) -> Grads {
+                      return {scatter_add_checked(zeros(shape, gy.dtype()), axis, index, gy)};
+                  });
+}
+
+// d scatter_add(x, index, src) = (g, gather(g, index)): x passes through, src's entry lands once.
+Var scatter_add_checked(const Var& x, std::size_t axis, const SharedIndex& index, const Var& src) {
+    Value y = ops::map_values(x, src, "scatter_add",
+                              [&](const auto& tx, const auto& ts) { return scatter_add_kernel(tx, axis, *index, ts); });
+    return record("scatter_add", std::move(y), {&x, &src},
+                  [axis, index](const Var& gy, const BackwardContext& ctx) -> Grads {
+                      return {gy, ctx.needs(1) ? gather_checked(gy, axis, index) : Var()};
+                  });
+}
+
 }  // namespace
+
+Var gather(const Var& x, int axis, const IndexTensor& index) {
+    const std::size_t ax = ops::normalize_axis(axis, x.dim(), "gather");
+    check_index("gather", x.shape(), ax, index);
+    return gather_checked(x, ax, std::make_shared<const IndexTensor>(index));
+}
+
+Var scatter_add(const Var& x, int axis, const IndexTensor& index, const Var& src) {
+    const std::size_t ax = ops::normalize_axis(axis, x.dim(), "scatter_add");
+    if (shape_of(index) != src.shape()) {
+        throw ShapeError("scatter_add", "index has shape " + shape_str(shape_of(index)) + " but src has shape " +
+                                            shape_str(src.shape()) + "; they must be equal");
+    }
+    check_index("scatter_add", x.shape(), ax, index);
+    return scatter_add_checked(x, ax, std::make_shared<const IndexTensor>(index), src);
+}
 
 // d index_select(x, idx)/dx: g scattered back, repeats adding.
 Var index_select(const Var& x, int axis, const std::vector<std::size_t>& indices) {
@@ -109,7 +211,7 @@ Var index_add(const Var& g, int axis, const std::vector<std::size_t>& indices, s
                                           " indices for axis " + std::to_string(ax));
     }
     check_indices(indices, size, "index_add", with_extent(g.shape(), ax, size), ax);
-    Value y = ops::map_value(g, [&](const auto& t) { return scatter_add(t, ax, indices, size); });
+    Value y = ops::map_value(g, [&](const auto& t) { return add_rows(t, ax, indices, size); });
     return record("index_add", std::move(y), {&g}, [ax, indices](const Var& gy, const BackwardContext&) -> Grads {
         return {index_select(gy, static_cast<int>(ax), indices)};
     });

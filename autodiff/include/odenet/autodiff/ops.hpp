@@ -10,10 +10,11 @@
 #include <vector>
 
 #include "odenet/autodiff/var.hpp"
+#include "odenet/core/random.hpp"
 
 namespace odenet {
 
-// ---- creation (not differentiable: results are leaves) ------------------------------------
+// ---- creation (ops/creation.cpp; not differentiable: results are leaves) --------------------
 Var zeros(const Shape& shape, Dtype dtype = Dtype::float64, bool requires_grad = false);
 Var ones(const Shape& shape, Dtype dtype = Dtype::float64, bool requires_grad = false);
 Var full(const Shape& shape, double value, Dtype dtype = Dtype::float64, bool requires_grad = false);
@@ -26,6 +27,22 @@ Var randn_like(const Var& x);
 Var rademacher_like(const Var& x);
 /// Differentiable dtype conversion (the gradient is converted back).
 Var to_dtype(const Var& x, Dtype dtype);
+/// n evenly spaced values from start to stop inclusive, shape (n), as torch.linspace; both
+/// ends are exact. n == 1 gives [start]. ValueError for n == 0 (torch returns an empty tensor)
+/// or a non-finite start or stop.
+Var linspace(double start, double stop, std::size_t n, Dtype dtype = Dtype::float64);
+/// start, start + step, ... up to but excluding stop: ceil((stop - start) / step) values, as
+/// torch.arange. ValueError for a step that is zero or not finite, a non-finite start or stop,
+/// or a step whose sign points away from stop (stop == start gives an empty tensor).
+Var arange(double start, double stop, double step = 1.0, Dtype dtype = Dtype::float64);
+/// arange(0, stop): 0, 1, ..., ceil(stop) - 1, as torch.arange(end).
+Var arange(double stop, Dtype dtype = Dtype::float64);
+/// A uniformly random permutation of 0 .. n-1 (Fisher-Yates on `gen`), as torch.randperm.
+std::vector<std::size_t> randperm(std::size_t n, Generator& gen = default_generator());
+/// k indices drawn uniformly from 0 .. n-1: distinct when !replace (the first k steps of
+/// randperm's shuffle, so choice(n, n, false) == randperm(n) for the same generator state),
+/// independent draws when replace. ValueError for k > n without replacement, or n == 0 < k.
+std::vector<std::size_t> choice(std::size_t n, std::size_t k, bool replace, Generator& gen = default_generator());
 
 // ---- unary elementwise (ops/unary.cpp) ------------------------------------------------------
 Var neg(const Var& x);
@@ -109,7 +126,7 @@ Var matmul(const Var& a, const Var& b);
 /// op(a) @ op(b) with op = transpose of the last two axes where asked, without copying.
 Var gemm(const Var& a, const Var& b, bool transpose_a, bool transpose_b);
 
-// ---- shape (ops/shape.cpp; concat, stack, slice and index_select in ops/index.cpp) -----------------
+// ---- shape (ops/shape.cpp; concat, stack, slice, index_select, gather in ops/index.cpp) ----------
 Var reshape(const Var& x, const Shape& shape);
 /// Collapses axes [start_axis, end) into one: (N, C, H, W) -> (N, C*H*W) for start_axis = 1.
 Var flatten(const Var& x, int start_axis = 1);
@@ -130,6 +147,23 @@ Var index_select(const Var& x, int axis, const std::vector<std::size_t>& indices
 /// The adjoint of index_select (and slice): zeros of extent `size` along `axis`, with g's
 /// entry k added at position indices[k] (repeats add). g's extent on the axis is indices.size().
 Var index_add(const Var& g, int axis, const std::vector<std::size_t>& indices, std::size_t size);
+
+/// Positions for gather and scatter_add: a row-major array of std::size_t, the index type of
+/// index_select and nll_loss (so a negative index cannot be written). Build one as
+/// IndexTensor{{0, 2}, {1, 1}}.
+using IndexTensor = xt::xarray<std::size_t, xt::layout_type::row_major>;
+/// out[i][j][k] = x[index[i][j][k]][j][k] for axis 0 (likewise for the other axes), as
+/// torch.gather and numpy.take_along_axis; the output has index's shape. index must have x's
+/// rank and, unlike torch (which allows smaller), x's extents on every axis but `axis`
+/// (ShapeError naming both shapes otherwise). An entry >= x's extent on `axis` throws
+/// ShapeError naming the entry, its position, the axis and x's shape. Differentiable in x
+/// (the gradient is scatter_add into zeros; repeated indices add).
+Var gather(const Var& x, int axis, const IndexTensor& index);
+/// A copy of x with src[i][j][k] added at [index[i][j][k]][j][k] for axis 0 (likewise for the
+/// other axes; repeats add), as torch.Tensor.scatter_add. src has index's shape and x's dtype;
+/// index follows gather's rules (same rank as x, x's extents off `axis`, entries in range).
+/// Differentiable in x (gradient g) and src (gradient gather(g, axis, index)).
+Var scatter_add(const Var& x, int axis, const IndexTensor& index, const Var& src);
 
 // ---- convolution, normalisation, pooling (ops/conv.cpp, ops/norm.cpp, ops/pool.cpp) ------------
 struct Conv2dOptions {

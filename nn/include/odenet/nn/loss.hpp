@@ -19,6 +19,9 @@ Var nll_loss(const Var& log_probs, const std::vector<std::size_t>& labels, Reduc
 Var cross_entropy(const Var& logits, const std::vector<std::size_t>& labels, Reduction reduction = Reduction::mean);
 /// Σ (pred - target)^2 / numel (or the sum); shapes must be equal (ShapeError).
 Var mse_loss(const Var& pred, const Var& target, Reduction reduction = Reduction::mean);
+/// Σ |pred - target| / numel (or the sum); shapes must be equal (ShapeError). The gradient
+/// sign(pred - target) / numel is taken as 0 where pred == target, as torch.
+Var l1_loss(const Var& pred, const Var& target, Reduction reduction = Reduction::mean);
 
 }  // namespace functional
 
@@ -39,6 +42,11 @@ struct NLLLoss {
 struct MSELoss {
     Reduction reduction = Reduction::mean;
     Var operator()(const Var& pred, const Var& target) const { return functional::mse_loss(pred, target, reduction); }
+};
+
+struct L1Loss {
+    Reduction reduction = Reduction::mean;
+    Var operator()(const Var& pred, const Var& target) const { return functional::l1_loss(pred, target, reduction); }
 };
 
 }  // namespace odenet::nn
