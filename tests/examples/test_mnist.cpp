@@ -10,8 +10,8 @@
 #include <numeric>
 #include <string>
 
-#include "examples/temp_dir.hpp"
 #include "odenet/mnist/train.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace odenet;
 using namespace odenet::mnist;

@@ -1,4 +1,4 @@
-#include "odenet/examples/idx.hpp"
+#include "odenet/util/idx.hpp"
 
 #include <zlib.h>
 
@@ -9,7 +9,7 @@
 
 #include "odenet/core/error.hpp"
 
-namespace odenet::examples {
+namespace odenet::util {
 
 namespace {
 
@@ -172,4 +172,4 @@ std::vector<std::size_t> load_labels(const std::string& path) {
     return std::vector<std::size_t>(idx.data.begin(), idx.data.end());
 }
 
-}  // namespace odenet::examples
+}  // namespace odenet::util

@@ -4,12 +4,12 @@
 #include <fstream>
 #include <sstream>
 
-#include "examples/temp_dir.hpp"
 #include "odenet/core/error.hpp"
-#include "odenet/examples/csv_log.hpp"
+#include "odenet/util/csv_log.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace odenet;
-using namespace odenet::examples;
+using namespace odenet::util;
 
 namespace {
 std::string read_all(const std::string& path) {

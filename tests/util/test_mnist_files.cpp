@@ -9,10 +9,10 @@
 
 #include <xtensor/xmath.hpp>
 
-#include "odenet/examples/idx.hpp"
+#include "odenet/util/idx.hpp"
 
 using namespace odenet;
-using namespace odenet::examples;
+using namespace odenet::util;
 
 namespace {
 

@@ -4,11 +4,11 @@
 #include <array>
 #include <cstdint>
 
-namespace odenet::examples::detail {
+namespace odenet::util::detail {
 
 using Glyph = std::array<std::uint8_t, 7>;
 
 /// The glyph for c (lower case maps to upper case; unknown characters to '?').
 const Glyph& glyph(char c);
 
-}  // namespace odenet::examples::detail
+}  // namespace odenet::util::detail

@@ -3,12 +3,12 @@
 #include <filesystem>
 #include <fstream>
 
-#include "examples/temp_dir.hpp"
 #include "odenet/core/error.hpp"
-#include "odenet/examples/png_image.hpp"
+#include "odenet/util/png_image.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace odenet;
-using namespace odenet::examples;
+using namespace odenet::util;
 
 TEST_CASE("save_png then read back with libpng: size and pixels survive") {
     odenet::test::TempDir dir;

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace odenet::examples {
+namespace odenet::util {
 
 struct Rgb {
     std::uint8_t r = 0, g = 0, b = 0;
@@ -60,4 +60,4 @@ inline long text_height(int scale = 1) { return 7L * scale; }
 /// Reads a PNG file (any colour type, converted to 8-bit RGB). Throws IOError naming the path.
 Image read_png(const std::string& path);
 
-}  // namespace odenet::examples
+}  // namespace odenet::util

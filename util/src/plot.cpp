@@ -1,4 +1,4 @@
-#include "odenet/examples/plot.hpp"
+#include "odenet/util/plot.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include "odenet/core/error.hpp"
 #include "plot_detail.hpp"
 
-namespace odenet::examples {
+namespace odenet::util {
 
 namespace {
 
@@ -127,4 +127,4 @@ Image trajectory_plot(const Tensor<double>& paths, const Range& range, std::size
     return img;
 }
 
-}  // namespace odenet::examples
+}  // namespace odenet::util

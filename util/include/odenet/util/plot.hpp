@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "odenet/core/tensor.hpp"
-#include "odenet/examples/png_image.hpp"
+#include "odenet/util/png_image.hpp"
 
-namespace odenet::examples {
+namespace odenet::util {
 
 /// The data rectangle a square 2-D plot shows.
 struct Range {
@@ -65,4 +65,4 @@ Image trajectory_plot(const Tensor<double>& paths, const Range& range, std::size
 /// them (at least two when lo < hi).
 std::vector<double> nice_ticks(double lo, double hi, int target = 5);
 
-}  // namespace odenet::examples
+}  // namespace odenet::util

@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <string>
 
-#include "odenet/examples/png_image.hpp"
+#include "odenet/util/png_image.hpp"
 
-namespace odenet::examples::detail {
+namespace odenet::util::detail {
 
 // matplotlib's tab10 colours, for the series of a line plot.
 inline constexpr std::array<Rgb, 6> kPalette = {{{31, 119, 180}, {255, 127, 14}, {44, 160, 44},
@@ -31,4 +31,4 @@ inline std::string tick_label(double v) {
     return buf;
 }
 
-}  // namespace odenet::examples::detail
+}  // namespace odenet::util::detail

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-namespace odenet::examples {
+namespace odenet::util {
 
 /// A named number shown after the bar. Integers print as integers (nfe), others with 4
 /// significant digits (loss).
@@ -68,4 +68,4 @@ private:
     double last_print_ = 0.0;
 };
 
-}  // namespace odenet::examples
+}  // namespace odenet::util

@@ -4,10 +4,10 @@
 #include <limits>
 
 #include "odenet/core/error.hpp"
-#include "odenet/examples/plot.hpp"
+#include "odenet/util/plot.hpp"
 #include "plot_detail.hpp"
 
-namespace odenet::examples {
+namespace odenet::util {
 
 namespace {
 
@@ -106,4 +106,4 @@ Image line_plot(const std::vector<Series>& series, const LinePlotOptions& opt) {
     return img;
 }
 
-}  // namespace odenet::examples
+}  // namespace odenet::util

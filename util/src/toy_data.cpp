@@ -1,4 +1,4 @@
-#include "odenet/examples/toy_data.hpp"
+#include "odenet/util/toy_data.hpp"
 
 #include <algorithm>
 #include <array>
@@ -9,7 +9,7 @@
 
 #include "odenet/core/error.hpp"
 
-namespace odenet::examples {
+namespace odenet::util {
 
 namespace {
 
@@ -276,4 +276,4 @@ std::optional<double> toy_entropy(const std::string& name) {
     return std::nullopt;
 }
 
-}  // namespace odenet::examples
+}  // namespace odenet::util

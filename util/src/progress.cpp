@@ -1,11 +1,11 @@
-#include "odenet/examples/progress.hpp"
+#include "odenet/util/progress.hpp"
 
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 
-namespace odenet::examples {
+namespace odenet::util {
 
 namespace {
 
@@ -110,4 +110,4 @@ void ProgressBar::print(const std::string& line, bool final) {
     std::fflush(opt_.out);
 }
 
-}  // namespace odenet::examples
+}  // namespace odenet::util

@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <string>
 
-#include "odenet/examples/progress.hpp"
+#include "odenet/util/progress.hpp"
 
-using namespace odenet::examples;
+using namespace odenet::util;
 
 namespace {
 

@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "odenet/core/error.hpp"
-#include "odenet/examples/toy_data.hpp"
+#include "odenet/util/toy_data.hpp"
 
 using namespace odenet;
-using namespace odenet::examples;
+using namespace odenet::util;
 
 namespace {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace odenet::examples {
+namespace odenet::util {
 
 class CsvLog {
 public:
@@ -33,4 +33,4 @@ private:
 /// A CSV field, quoted (RFC 4180) when it holds a comma, a quote or a line break.
 std::string csv_field(const std::string& s);
 
-}  // namespace odenet::examples
+}  // namespace odenet::util

@@ -11,7 +11,7 @@
 
 #include "odenet/core/tensor.hpp"
 
-namespace odenet::examples {
+namespace odenet::util {
 
 /// An unsigned-byte IDX array: its dimensions and its row-major bytes (product(dims) of them).
 struct IdxArray {
@@ -46,4 +46,4 @@ std::vector<std::size_t> load_labels(const std::string& path);
 /// "60000x28x28".
 std::string dims_str(const std::vector<std::size_t>& dims);
 
-}  // namespace odenet::examples
+}  // namespace odenet::util

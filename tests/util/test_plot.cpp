@@ -3,12 +3,12 @@
 #include <cmath>
 #include <limits>
 
-#include "examples/temp_dir.hpp"
 #include "odenet/core/error.hpp"
-#include "odenet/examples/plot.hpp"
+#include "odenet/util/plot.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace odenet;
-using namespace odenet::examples;
+using namespace odenet::util;
 
 TEST_CASE("viridis: the colormap's ends and clamping") {
     CHECK(viridis(0.0) == Rgb{68, 1, 84});

@@ -12,7 +12,7 @@
 #include "odenet/core/random.hpp"
 #include "odenet/core/tensor.hpp"
 
-namespace odenet::examples {
+namespace odenet::util {
 
 /// The dataset names sample_toy knows: 8gaussians, 2spirals, checkerboard, moons, pinwheel,
 /// rings, circles, swissroll.
@@ -31,9 +31,9 @@ Tensor<double> toy_log_density(const std::string& name, const Tensor<double>& po
 /// Differential entropy in nats where known: checkerboard ln 32 = 3.4657 (uniform on 8
 /// squares of side 2); 8gaussians 2.83188 by quadrature of -∫ p log p. The latter is below the
 /// no-overlap value ln 8 + ln(2πe σ²) = 2.8382 (σ = 0.5/1.414) because neighbouring components
-/// overlap (centres 6.1σ apart). Both are checked by Monte Carlo in tests/examples.
+/// overlap (centres 6.1σ apart). Both are checked by Monte Carlo in tests/util.
 /// A model's mean negative log-likelihood on these data cannot go below this value.
 /// nullopt for the others. Throws ValueError for an unknown name.
 std::optional<double> toy_entropy(const std::string& name);
 
-}  // namespace odenet::examples
+}  // namespace odenet::util

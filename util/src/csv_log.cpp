@@ -1,4 +1,4 @@
-#include "odenet/examples/csv_log.hpp"
+#include "odenet/util/csv_log.hpp"
 
 #include <cerrno>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include "odenet/core/error.hpp"
 
-namespace odenet::examples {
+namespace odenet::util {
 
 namespace {
 
@@ -75,4 +75,4 @@ void CsvLog::row(const std::vector<double>& values) {
     }
 }
 
-}  // namespace odenet::examples
+}  // namespace odenet::util

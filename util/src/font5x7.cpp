@@ -3,7 +3,7 @@
 #include <cctype>
 #include <utility>
 
-namespace odenet::examples::detail {
+namespace odenet::util::detail {
 
 namespace {
 
@@ -45,4 +45,4 @@ const Glyph& glyph(char c) {
     return kGlyphs[1].second;  // '?'
 }
 
-}  // namespace odenet::examples::detail
+}  // namespace odenet::util::detail

@@ -1,4 +1,4 @@
-#include "odenet/examples/png_image.hpp"
+#include "odenet/util/png_image.hpp"
 
 #include <png.h>
 #include <unistd.h>
@@ -13,7 +13,7 @@
 #include "font5x7.hpp"
 #include "odenet/core/error.hpp"
 
-namespace odenet::examples {
+namespace odenet::util {
 
 Image::Image(std::size_t width, std::size_t height, Rgb background) : width_(width), height_(height) {
     if (width == 0 || height == 0) {
@@ -177,4 +177,4 @@ Image read_png(const std::string& path) {
     return out;
 }
 
-}  // namespace odenet::examples
+}  // namespace odenet::util

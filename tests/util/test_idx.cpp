@@ -6,12 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "examples/temp_dir.hpp"
 #include "odenet/core/error.hpp"
-#include "odenet/examples/idx.hpp"
+#include "odenet/util/idx.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace odenet;
-using namespace odenet::examples;
+using namespace odenet::util;
 using Bytes = std::vector<std::uint8_t>;
 
 namespace {
