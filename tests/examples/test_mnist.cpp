@@ -99,7 +99,7 @@ TEST_CASE("mnist: random crop shifts within 4 pixels and keeps the picture") {
     }
 }
 
-TEST_CASE("mnist: a few SGD steps lower the loss for each model; checkpoint, resume, tolerance sweep") {
+TEST_CASE("mnist: a few SGD steps lower the loss for each model, then checkpoint, resume and tolerance sweep work") {
     test::TempDir dir;
     for (ModelKind kind : {ModelKind::odenet, ModelKind::rknet, ModelKind::resnet}) {
         const std::string name = model_name(kind);
