@@ -10,16 +10,16 @@
 #include <sstream>
 #include <ctime>
 
-#include "odenet/examples/csv_log.hpp"
-#include "odenet/examples/idx.hpp"
-#include "odenet/examples/plot.hpp"
-#include "odenet/examples/progress.hpp"
 #include "odenet/nn.hpp"
+#include "odenet/util/csv_log.hpp"
+#include "odenet/util/idx.hpp"
+#include "odenet/util/plot.hpp"
+#include "odenet/util/progress.hpp"
 
 namespace odenet::mnist {
 
 namespace fs = std::filesystem;
-namespace ex = odenet::examples;
+namespace util = odenet::util;
 
 namespace {
 
@@ -68,8 +68,8 @@ Dataset load_split(const std::string& data_root, const std::string& dataset, boo
     const std::string dir = dataset_dir(data_root, dataset);
     const std::string prefix = train ? "train" : "t10k";
     Dataset d;
-    d.images = ex::load_images(find_file(dir, prefix + "-images-idx3-ubyte"));
-    d.labels = ex::load_labels(find_file(dir, prefix + "-labels-idx1-ubyte"));
+    d.images = util::load_images(find_file(dir, prefix + "-images-idx3-ubyte"));
+    d.labels = util::load_labels(find_file(dir, prefix + "-labels-idx1-ubyte"));
     if (d.images.shape()[0] != d.labels.size() || d.images.shape()[2] != kSide || d.images.shape()[3] != kSide) {
         throw IOError("mnist", dir, "images " + shape_str(d.images.shape()) + " do not match " +
                                         std::to_string(d.labels.size()) + " labels of 28x28 images");
@@ -174,8 +174,8 @@ EvalResult evaluate(Classifier& model, const Dataset& data, std::size_t batch_si
     std::vector<std::size_t> order(data.size());
     std::iota(order.begin(), order.end(), 0);
     const std::size_t batches = (data.size() + batch_size - 1) / batch_size;
-    std::unique_ptr<ex::ProgressBar> bar;
-    if (progress) bar = std::make_unique<ex::ProgressBar>(batches, "test");
+    std::unique_ptr<util::ProgressBar> bar;
+    if (progress) bar = std::make_unique<util::ProgressBar>(batches, "test");
     std::size_t correct = 0;
     double loss_sum = 0, nfe_sum = 0;
     for (std::size_t i = 0; i < batches; ++i) {
@@ -223,8 +223,8 @@ std::size_t column(const std::string& name) {
     return static_cast<std::size_t>(std::find(kColumns.begin(), kColumns.end(), name) - kColumns.begin());
 }
 
-ex::Series series(const std::vector<std::vector<double>>& rows, const std::string& label, const std::string& name) {
-    ex::Series s{label};
+util::Series series(const std::vector<std::vector<double>>& rows, const std::string& label, const std::string& name) {
+    util::Series s{label};
     for (const auto& r : rows) {
         s.x.push_back(r[column("epoch")]);
         s.y.push_back(r[column(name)]);
@@ -233,13 +233,13 @@ ex::Series series(const std::vector<std::vector<double>>& rows, const std::strin
 }
 
 void draw_plots(const std::vector<std::vector<double>>& rows, const std::string& out) {
-    ex::line_plot({series(rows, "train", "train_loss"), series(rows, "test", "test_loss")},
+    util::line_plot({series(rows, "train", "train_loss"), series(rows, "test", "test_loss")},
                   {.log_y = true, .title = "cross-entropy", .x_label = "epoch"})
         .save_png(out + "/loss.png");
-    ex::line_plot({series(rows, "train", "train_acc"), series(rows, "test", "test_acc")},
+    util::line_plot({series(rows, "train", "train_acc"), series(rows, "test", "test_acc")},
                   {.title = "accuracy", .x_label = "epoch"})
         .save_png(out + "/accuracy.png");
-    ex::line_plot({series(rows, "forward (train)", "nfe_forward"), series(rows, "backward (train)", "nfe_backward"),
+    util::line_plot({series(rows, "forward (train)", "nfe_forward"), series(rows, "backward (train)", "nfe_backward"),
                    series(rows, "forward (test)", "test_nfe")},
                   {.title = "function evaluations per batch", .x_label = "epoch"})
         .save_png(out + "/nfe.png");
@@ -319,7 +319,7 @@ TrainSummary train(const TrainOptions& o) {
         std::printf("resumed from %s after %ld epochs\n", ckpt.c_str(), model->epochs_done());
     }
     auto rows = o.resume ? read_log(log_path) : std::vector<std::vector<double>>{};
-    ex::CsvLog log(log_path, kColumns, /*append=*/o.resume && fs::exists(log_path));
+    util::CsvLog log(log_path, kColumns, /*append=*/o.resume && fs::exists(log_path));
 
     const std::size_t steps_per_epoch =
         std::min((train_set.size() + o.batch_size - 1) / o.batch_size, o.max_steps ? o.max_steps : SIZE_MAX);
@@ -331,7 +331,7 @@ TrainSummary train(const TrainOptions& o) {
         std::iota(order.begin(), order.end(), 0);
         for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle_gen.below(i)]);
 
-        ex::ProgressBar bar(steps_per_epoch, "epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs));
+        util::ProgressBar bar(steps_per_epoch, "epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs));
         const auto t0 = std::chrono::steady_clock::now();
         double loss_sum = 0, nfe_f = 0, nfe_b = 0;
         std::size_t correct = 0, seen = 0;

@@ -18,14 +18,14 @@
 #include <xtensor/xstrided_view.hpp>
 #include <xtensor/xview.hpp>
 
-#include "odenet/examples/csv_log.hpp"
-#include "odenet/examples/plot.hpp"
-#include "odenet/examples/progress.hpp"
-#include "odenet/examples/toy_data.hpp"
 #include "odenet/odenet.hpp"
+#include "odenet/util/csv_log.hpp"
+#include "odenet/util/plot.hpp"
+#include "odenet/util/progress.hpp"
+#include "odenet/util/toy_data.hpp"
 
 namespace on = odenet;
-namespace ex = odenet::examples;
+namespace util = odenet::util;
 
 namespace {
 
@@ -87,33 +87,33 @@ double mean_of(const on::Tensor<double>& x) {
 }
 
 void write_plots(on::nn::CNF& flow, const Config& c, on::Dtype dtype, const std::vector<double>& losses) {
-    const ex::Range range{};
+    const util::Range range{};
     const std::size_t size = 480;
     on::Generator gen(c.seed + 2);
     const std::string dir_str = c.out + "/";
-    ex::scatter_plot(ex::sample_toy(c.dataset, 20000, gen), range, size).save_png(dir_str + "data.png");
+    util::scatter_plot(util::sample_toy(c.dataset, 20000, gen), range, size).save_png(dir_str + "data.png");
 
-    const on::Tensor<double> grid = ex::grid_points(range, c.grid);
+    const on::Tensor<double> grid = util::grid_points(range, c.grid);
     const on::Tensor<double> lp = exact_log_prob(flow, grid, dtype);
     on::Tensor<double> density = xt::exp(xt::reshape_view(lp, {c.grid, c.grid}));
-    ex::heatmap(density, std::max<std::size_t>(1, size / c.grid)).save_png(dir_str + "density.png");
+    util::heatmap(density, std::max<std::size_t>(1, size / c.grid)).save_png(dir_str + "density.png");
 
     on::NoGradGuard no_grad;
     const on::Tensor<double> samples = as_double(flow.sample(20000, gen));
-    ex::scatter_plot(samples, range, size).save_png(dir_str + "samples.png");
+    util::scatter_plot(samples, range, size).save_png(dir_str + "samples.png");
     on::Tensor<double> z = on::randn<double>({400, 2}, gen);
     const on::Tensor<double> paths = as_double(flow.trajectory(as_var(z, dtype), 21));
-    ex::trajectory_plot(paths, range, size).save_png(dir_str + "trajectories.png");
+    util::trajectory_plot(paths, range, size).save_png(dir_str + "trajectories.png");
 
-    std::vector<ex::Series> series{{"train loss", {}, {}}};
+    std::vector<util::Series> series{{"train loss", {}, {}}};
     for (std::size_t i = 0; i < losses.size(); ++i) {
         series[0].x.push_back(double(i + 1));
         series[0].y.push_back(losses[i]);
     }
-    if (auto h = ex::toy_entropy(c.dataset)) {
+    if (auto h = util::toy_entropy(c.dataset)) {
         series.push_back({"data entropy", {1.0, double(losses.size())}, {*h, *h}});
     }
-    ex::line_plot(series, {.title = c.dataset + " negative log-likelihood (nats)", .x_label = "iteration"})
+    util::line_plot(series, {.title = c.dataset + " negative log-likelihood (nats)", .x_label = "iteration"})
         .save_png(dir_str + "training_curve.png");
 }
 
@@ -153,7 +153,7 @@ int main(int argc, char** argv) {
         if (c.threads > 0) on::set_num_threads(c.threads);
         const on::Dtype dtype = c.dtype == "float32" ? on::Dtype::float32 : on::Dtype::float64;
         if (c.dtype != "float32" && c.dtype != "float64") throw on::ValueError("toy_density", "--dtype: float32 or float64");
-        (void)ex::sample_toy(c.dataset, 1);  // validates the name before any work
+        (void)util::sample_toy(c.dataset, 1);  // validates the name before any work
         std::filesystem::create_directories(c.out);
         on::manual_seed(c.seed);
         auto f = on::nn::make_toy_dynamics(2, parse_sizes(c.hidden), on::nn::activation_from_name(c.activation), dtype);
@@ -174,13 +174,13 @@ int main(int argc, char** argv) {
                     c.solver.c_str(), c.trace.c_str(), c.grad.c_str(), c.dtype.c_str(), on::blas_summary().c_str());
 
         on::Generator data_gen(c.seed + 1);
-        ex::CsvLog csv((std::filesystem::path(c.out) / "training.csv").string(),
+        util::CsvLog csv((std::filesystem::path(c.out) / "training.csv").string(),
                        {"iteration", "loss", "nfe_forward", "nfe_backward", "end_time", "seconds"});
-        ex::ProgressBar bar(std::size_t(c.iterations), "train");
+        util::ProgressBar bar(std::size_t(c.iterations), "train");
         std::vector<double> losses;
         const auto start = std::chrono::steady_clock::now();
         for (int it = 1; it <= c.iterations; ++it) {
-            const on::Var x = as_var(ex::sample_toy(c.dataset, c.batch_size, data_gen), dtype);
+            const on::Var x = as_var(util::sample_toy(c.dataset, c.batch_size, data_gen), dtype);
             const auto [log_p, regularization] = flow.log_prob_and_regularization(x);
             on::Var loss = -on::mean(log_p) + regularization;
             opt.zero_grad();
@@ -199,10 +199,10 @@ int main(int argc, char** argv) {
         const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
         on::Generator test_gen(c.seed + 1000003);
-        const double nll = -mean_of(exact_log_prob(flow, ex::sample_toy(c.dataset, c.test_size, test_gen), dtype));
+        const double nll = -mean_of(exact_log_prob(flow, util::sample_toy(c.dataset, c.test_size, test_gen), dtype));
         std::printf("trained in %.1f s (%.1f ms per iteration); learned T = %.4f\n", train_seconds,
                     1e3 * train_seconds / std::max(1, c.iterations), flow.end_time().item());
-        if (auto h = ex::toy_entropy(c.dataset)) {
+        if (auto h = util::toy_entropy(c.dataset)) {
             std::printf("held-out NLL (exact trace, %zu points): %.4f nats; data entropy %.4f nats; gap %.4f nats\n",
                         c.test_size, nll, *h, nll - *h);
         } else {

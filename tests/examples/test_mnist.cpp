@@ -10,8 +10,8 @@
 #include <numeric>
 #include <string>
 
-#include "examples/temp_dir.hpp"
 #include "odenet/mnist/train.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace odenet;
 using namespace odenet::mnist;
@@ -99,7 +99,7 @@ TEST_CASE("mnist: random crop shifts within 4 pixels and keeps the picture") {
     }
 }
 
-TEST_CASE("mnist: a few SGD steps lower the loss for each model; checkpoint, resume, tolerance sweep") {
+TEST_CASE("mnist: a few SGD steps lower the loss for each model, then checkpoint, resume and tolerance sweep work") {
     test::TempDir dir;
     for (ModelKind kind : {ModelKind::odenet, ModelKind::rknet, ModelKind::resnet}) {
         const std::string name = model_name(kind);

@@ -5,11 +5,11 @@
 #include <cstdint>
 
 #include "odenet/core/error.hpp"
-#include "odenet/examples/idx.hpp"
+#include "odenet/util/idx.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     try {
-        const odenet::examples::IdxArray a = odenet::examples::parse_idx(data, size, "fuzz");
+        const odenet::util::IdxArray a = odenet::util::parse_idx(data, size, "fuzz");
         // Invariant of a successful parse: the data is exactly the product of the dimensions.
         std::size_t n = 1;
         for (std::size_t d : a.dims) n *= d;

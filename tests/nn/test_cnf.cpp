@@ -230,7 +230,7 @@ namespace {
 constexpr int kTrainIterations = 200;
 constexpr double kNllThreshold = 3.5;
 
-// FFJORD's 8gaussians (lib/toy_data.py), drawn here: test_nn does not link the examples' library.
+// FFJORD's 8gaussians (lib/toy_data.py), drawn here: test_nn does not link odenet::util.
 Tensor<double> eight_gaussians(std::size_t n, Generator& gen) {
     const double r = 1.0 / std::sqrt(2.0);
     const double cx[8] = {1, -1, 0, 0, r, r, -r, -r}, cy[8] = {0, 0, 1, -1, r, -r, r, -r};

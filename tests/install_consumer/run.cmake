@@ -1,0 +1,104 @@
+# The install test (ctest -L install), run as
+#   cmake -DODENET_BINARY_DIR=<odenet build> -DCONSUMER_SOURCE_DIR=<this folder> -DWORK_DIR=<scratch>
+#         -DCONFIG=<Release...> -DGENERATOR=<generator> -DCXX_COMPILER=<c++>
+#         [-DCXX_COMPILER_LAUNCHER=<ccache>] -P run.cmake
+# (tests/CMakeLists.txt passes odenet's own build settings, so the consumer is compiled by the
+# same compiler and generator). Steps, each failing the test with its output:
+#   1. `cmake --install` the odenet build into WORK_DIR/prefix (emptied first: a file the build
+#      no longer installs must not linger and hide a missing install rule);
+#   2. configure the consumer with -DCMAKE_PREFIX_PATH=WORK_DIR/prefix (package registry off) and
+#      check that odenet was found there, not somewhere else on the system;
+#   3. build it and run it with WORK_DIR/out as its output folder; check its last line, the CSV
+#      header and the PNG signature;
+#   4. hide the installed util targets file, as in an odenet built with ODENET_BUILD_UTIL=OFF,
+#      and check that find_package(odenet REQUIRED COMPONENTS util) then fails with our message.
+# ccache as the consumer's launcher (when odenet's build uses it) is safe: it hashes the installed
+# headers' contents, so a reinstalled header that changed is a miss.
+cmake_minimum_required(VERSION 3.20)
+
+foreach(var ODENET_BINARY_DIR CONSUMER_SOURCE_DIR WORK_DIR GENERATOR CXX_COMPILER)
+  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
+    message(FATAL_ERROR "run.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+if("${CONFIG}" STREQUAL "")
+  set(CONFIG Release)  # a build without CMAKE_BUILD_TYPE; the consumer's type only affects flags
+endif()
+
+set(prefix ${WORK_DIR}/prefix)
+set(build ${WORK_DIR}/build)
+set(out ${WORK_DIR}/out)
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+
+# run(<step name> <command...>): runs the command, fails the test with its output on a non-zero
+# exit code, and leaves the output in step_output.
+function(run step)
+  string(TIMESTAMP start "%s")
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE output ERROR_VARIABLE output)
+  string(TIMESTAMP stop "%s")
+  math(EXPR seconds "${stop} - ${start}")
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "install test: ${step} failed (${rc}):\n${output}")
+  endif()
+  message(STATUS "install test: ${step} (${seconds} s)")
+  set(step_output "${output}" PARENT_SCOPE)
+endfunction()
+
+set(configure_args -G "${GENERATOR}" -DCMAKE_BUILD_TYPE=${CONFIG} -DCMAKE_CXX_COMPILER=${CXX_COMPILER}
+    -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF)
+if(NOT "${CXX_COMPILER_LAUNCHER}" STREQUAL "")
+  list(APPEND configure_args -DCMAKE_CXX_COMPILER_LAUNCHER=${CXX_COMPILER_LAUNCHER})
+endif()
+
+# 1. Install.
+run("cmake --install into ${prefix}"
+    ${CMAKE_COMMAND} --install ${ODENET_BINARY_DIR} --prefix ${prefix} --config ${CONFIG})
+
+# 2. Configure the consumer against the prefix only.
+run("configure the consumer" ${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${build} ${configure_args})
+file(STRINGS ${build}/CMakeCache.txt odenet_dir REGEX "^odenet_DIR:")
+string(REGEX REPLACE "^odenet_DIR:[A-Z]+=" "" odenet_dir "${odenet_dir}")
+file(REAL_PATH "${odenet_dir}" odenet_dir)
+file(REAL_PATH "${prefix}" real_prefix)
+string(FIND "${odenet_dir}" "${real_prefix}/" at)
+if(NOT at EQUAL 0)
+  message(FATAL_ERROR "install test: the consumer found odenet in ${odenet_dir}, not under ${real_prefix}")
+endif()
+
+# 3. Build and run it.
+run("build the consumer" ${CMAKE_COMMAND} --build ${build} --config ${CONFIG})
+set(exe ${build}/consumer)
+if(NOT EXISTS ${exe})
+  set(exe ${build}/${CONFIG}/consumer)  # multi-configuration generators
+endif()
+run("run the consumer" ${exe} ${out})
+message("${step_output}")
+if(NOT step_output MATCHES "install_consumer: OK\n$")
+  message(FATAL_ERROR "install test: the consumer's output does not end with \"install_consumer: OK\"")
+endif()
+file(STRINGS ${out}/losses.csv csv_header LIMIT_COUNT 1)
+if(NOT csv_header STREQUAL "step,loss")
+  message(FATAL_ERROR "install test: losses.csv starts with \"${csv_header}\", not \"step,loss\"")
+endif()
+file(READ ${out}/losses.png png_signature LIMIT 8 HEX)
+if(NOT png_signature STREQUAL "89504e470d0a1a0a")
+  message(FATAL_ERROR "install test: losses.png does not start with the PNG signature (${png_signature})")
+endif()
+
+# 4. Without util installed, asking for it fails cleanly, naming the component.
+file(GLOB util_targets ${prefix}/*/cmake/odenet/odenet-utilTargets.cmake)  # lib or lib64
+if(NOT util_targets)
+  message(FATAL_ERROR "install test: no odenet-utilTargets.cmake under ${prefix}")
+endif()
+file(RENAME ${util_targets} ${util_targets}.hidden)
+execute_process(COMMAND ${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build-without-util
+                        ${configure_args}
+                RESULT_VARIABLE rc OUTPUT_VARIABLE output ERROR_VARIABLE output)
+file(RENAME ${util_targets}.hidden ${util_targets})
+string(REGEX REPLACE "[ \t\r\n]+" " " output "${output}")  # CMake wraps long error lines
+if(rc EQUAL 0 OR NOT output MATCHES "odenet component \"util\" is not installed in ${prefix}")
+  message(FATAL_ERROR "install test: without util installed, find_package(odenet COMPONENTS util) "
+                      "should fail naming the component; it gave (${rc}):\n${output}")
+endif()
+message(STATUS "install test: without util, find_package(odenet REQUIRED COMPONENTS util) fails as it should")
