@@ -1,8 +1,8 @@
 // An installed-package consumer: what a user's own program does with odenet and its util
 // component, from headers and libraries found by find_package alone. It
 //   1. solves y' = -y over plain tensors (ode::solve) and checks y(1) = e^-1;
-//   2. trains a small nn module as ODE dynamics for one SGD step through ode::odeint (adjoint)
-//      and checks that the loss went down;
+//   2. trains a small nn module as ODE dynamics for one RMSprop step through the module-aware
+//      nn::odeint (adjoint) and checks that the loss went down;
 //   3. writes a CSV log and a PNG plot of the two losses with util, and reads the PNG back.
 // Prints one line per check and "install_consumer: OK" last; any failure exits non-zero.
 //   consumer OUT_DIR
@@ -20,13 +20,13 @@ namespace on = odenet;
 namespace {
 
 // f(t, y) = W2 tanh(W1 y + b1) + b2: a module, as dynamics are in a neural ODE.
-struct Dynamics : on::nn::Module {
+struct Dynamics : on::nn::TimeLayer {
     on::nn::Linear l1{2, 8}, l2{8, 2};
     Dynamics() {
         register_module("l1", l1);
         register_module("l2", l2);
     }
-    on::Var operator()(const on::Var& /*t*/, const on::Var& y) { return l2(on::tanh(l1(y))); }
+    on::Var forward(const on::Var& /*t*/, const on::Var& y) override { return l2(on::tanh(l1(y))); }
 };
 
 int fail(const std::string& what) {
@@ -51,25 +51,25 @@ int main(int argc, char** argv) try {
     std::printf("solve: y(1) = %.10f, exact %.10f, nfe %zu\n", y1, exact, sol.stats.nfe);
     if (!(std::abs(y1 - exact) < 1e-8)) return fail("ode::solve: y(1) differs from e^-1");
 
-    // 2. One SGD step on the parameters of a module solved by odeint, gradients by the adjoint.
-    //    lr = 1e-2 is small enough that the first-order decrease dominates.
+    // 2. One RMSprop step on the parameters of a module solved by odeint, gradients by the
+    //    adjoint. lr = 1e-3 is small enough that the first-order decrease dominates.
     auto f = std::make_shared<Dynamics>();
     const on::Var y0(on::Tensor<double>{{1.0, 0.0}, {0.0, 1.0}, {-1.0, 0.5}});
     const on::Var target(on::Tensor<double>{{{0.5, 0.0}, {0.0, 0.5}, {-0.5, 0.25}}});  // (1, 3, 2): y(1) ≈ y0/2
     const on::Var ts(on::Tensor<double>{0.0, 1.0});
     const on::ode::OdeintOptions opts{.solver = {.rtol = 1e-6, .atol = 1e-6}, .grad = on::ode::Grad::adjoint};
     const auto loss_of = [&] {
-        const on::Var ys = on::ode::odeint(std::ref(*f), y0, ts, f->parameters(), opts);  // (2, 3, 2)
-        return on::mse_loss(on::slice(ys, 0, 1, 2), target);
+        const on::Var ys = on::nn::odeint(f, y0, ts, opts);  // (2, 3, 2)
+        return on::nn::functional::mse_loss(on::slice(ys, 0, 1, 2), target);
     };
-    on::optim::SGD sgd(f->parameters(), {.lr = 1e-2});
+    on::optim::RMSprop opt(f->parameters(), {.lr = 1e-3});
     const on::Var loss = loss_of();
-    sgd.zero_grad();
+    opt.zero_grad();
     on::backward(loss);
-    sgd.step();
+    opt.step();
     const double before = loss.item(), after = loss_of().item();
-    std::printf("odeint: loss %.8f -> %.8f after one SGD step\n", before, after);
-    if (!(after < before)) return fail("ode::odeint + optim::SGD: the loss did not decrease");
+    std::printf("odeint: loss %.8f -> %.8f after one RMSprop step\n", before, after);
+    if (!(after < before)) return fail("nn::odeint + optim::RMSprop: the loss did not decrease");
 
     // 3. util: a CSV log and a PNG plot, read back.
     const std::string csv = (out / "losses.csv").string(), png = (out / "losses.png").string();

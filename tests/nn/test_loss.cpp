@@ -97,6 +97,7 @@ TEST_CASE("the losses pass gradcheck and gradgradcheck in float64 (labels with a
 
 TEST_CASE("losses of an empty batch are an error, not 0 or NaN") {
     CHECK_THROWS_WITH_AS(F::nll_loss(zeros({0, 3}), {}), doctest::Contains("empty batch"), ValueError);
+}
 
 TEST_CASE("l1_loss is the mean absolute difference") {
     const Var a(Tensor<double>{{1, 2}, {3, 4}});
