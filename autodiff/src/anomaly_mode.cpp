@@ -9,10 +9,15 @@ namespace odenet {
 
 namespace {
 thread_local bool anomaly_enabled = false;
-}
+thread_local int backward_depth = 0;
+}  // namespace
 
 bool AnomalyMode::enabled() { return anomaly_enabled; }
 void AnomalyMode::set_enabled(bool enabled) { anomaly_enabled = enabled; }
+bool AnomalyMode::checks_forward() { return anomaly_enabled && backward_depth == 0; }
+
+InBackwardFormula::InBackwardFormula() { ++backward_depth; }
+InBackwardFormula::~InBackwardFormula() { --backward_depth; }
 
 std::optional<std::size_t> first_nonfinite(const Value& v) {
     if (!v.defined()) return std::nullopt;
@@ -24,9 +29,14 @@ std::optional<std::size_t> first_nonfinite(const Value& v) {
 }
 
 std::string describe_nonfinite(const Value& v, std::size_t flat) {
+    const double x = v.visit([&](const auto& t) { return double(t.data()[flat]); });
     std::ostringstream s;
-    s << v.visit([&](const auto& t) { return double(t.data()[flat]); }) << " at flat index " << flat << " of shape "
-      << shape_str(v.shape());
+    if (std::isnan(x)) {
+        s << "nan";  // one spelling, whatever the sign bit
+    } else {
+        s << x;
+    }
+    s << " at flat index " << flat << " of shape " << shape_str(v.shape());
     return s.str();
 }
 

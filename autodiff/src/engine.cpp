@@ -226,8 +226,16 @@ void run(GraphTask& task, const std::vector<std::vector<std::size_t>>* captures,
             if (wanted(task, edges[i].node.get(), captures != nullptr)) needs |= 1u << i;
         }
         if (needs == 0 && edges.size() <= 32) continue;
-        Grads grads = node->apply(grad_output, needs);
-        if (AnomalyMode::enabled()) check_backward_anomaly(*node, grads);
+        Grads grads;
+        if (AnomalyMode::enabled()) {
+            {
+                InBackwardFormula formula;
+                grads = node->apply(grad_output, needs);
+            }
+            check_backward_anomaly(*node, grads);
+        } else {
+            grads = node->apply(grad_output, needs);
+        }
         if (!retain_graph) node->release_saved();
         for (std::size_t i = 0; i < edges.size() && i < grads.size(); ++i) {
             if (!grads[i].defined() || !wanted(task, edges[i].node.get(), captures != nullptr)) continue;

@@ -17,6 +17,18 @@ class AnomalyMode {
 public:
     static bool enabled();
     static void set_enabled(bool enabled);
+    /// Whether record() checks results: enabled, and not inside a backward formula (the engine
+    /// checks a formula's gradients itself, so that the node is named, not an op inside it).
+    static bool checks_forward();
+};
+
+/// Suppresses the forward checks while a backward formula runs (engine.cpp).
+class InBackwardFormula {
+public:
+    InBackwardFormula();
+    ~InBackwardFormula();
+    InBackwardFormula(const InBackwardFormula&) = delete;
+    InBackwardFormula& operator=(const InBackwardFormula&) = delete;
 };
 
 /// Anomaly detection is on (on this thread) while it lives.
@@ -33,7 +45,7 @@ private:
 
 /// Flat index of the first NaN or Inf in `v`, if any.
 std::optional<std::size_t> first_nonfinite(const Value& v);
-/// "nan at flat index 3 of shape (2, 2)" for the entry at `flat` of `v`.
+/// "nan at flat index 3 of shape (2, 2)" for the entry at `flat` of `v` (nan, inf or -inf).
 std::string describe_nonfinite(const Value& v, std::size_t flat);
 
 /// For record(): throws GraphError if `out` of op `name` holds a non-finite value, saying

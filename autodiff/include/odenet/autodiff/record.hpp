@@ -24,7 +24,7 @@ Edges make_edges(const std::vector<Var>& inputs);
 /// (signature: Grads(const Var& grad_output, const BackwardContext&)), one Grads entry per input.
 template <class F>
 Var record(const char* name, Value out, const std::vector<Var>& inputs, F&& backward, SaveOutput save = SaveOutput::no) {
-    if (AnomalyMode::enabled()) {
+    if (AnomalyMode::checks_forward()) {
         std::vector<const Var*> ptrs;
         for (const Var& v : inputs) ptrs.push_back(&v);
         check_forward_anomaly(name, out, ptrs);
@@ -38,7 +38,7 @@ Var record(const char* name, Value out, const std::vector<Var>& inputs, F&& back
 template <class F>
 Var record(const char* name, Value out, std::initializer_list<const Var*> inputs, F&& backward,
            SaveOutput save = SaveOutput::no) {
-    if (AnomalyMode::enabled()) check_forward_anomaly(name, out, std::vector<const Var*>(inputs));
+    if (AnomalyMode::checks_forward()) check_forward_anomaly(name, out, std::vector<const Var*>(inputs));
     if (!should_record(inputs)) return Var(std::move(out));
     Value saved = save == SaveOutput::yes ? out : Value();
     auto* node = new LambdaNode<std::decay_t<F>>(name, make_edges(inputs), std::forward<F>(backward), std::move(saved));
