@@ -287,3 +287,31 @@ TEST_CASE("CNF in float32 agrees with float64, and trains (adjoint gradients def
         CHECK(p.grad().dtype() == Dtype::float32);
     }
 }
+
+TEST_CASE("CNF API: the regulariser comes with log p, the trace is a call argument, the flow knows its dimension") {
+    manual_seed(12);
+    auto f = nn::make_toy_dynamics(2, {8, 8});
+    nn::CNF exact(f, 2, tight(nn::Trace::exact));
+    nn::CNF hutch(f, 2, tight(nn::Trace::hutchinson));  // the same dynamics, another estimator
+    const Var x(randn<double>({5, 2}));
+    const Tensor<double> reference = exact.log_prob(x).value<double>();
+    // Hutchinson's estimate differs from the exact trace for a random f; the override does not.
+    CHECK(max_abs_diff(hutch.log_prob(x).value<double>(), reference) > 1e-6);
+    CHECK(max_abs_diff(hutch.log_prob(x, nn::Trace::exact).value<double>(), reference) < 1e-12);
+    CHECK(hutch.options.trace == nn::Trace::hutchinson);  // nothing was flipped behind the call
+
+    nn::CNFOptions reg_options = tight();
+    reg_options.kinetic_weight = 0.5;
+    nn::CNF reg_flow(f, 2, reg_options);
+    const nn::LogProb both = reg_flow.log_prob_and_regularization(x);
+    const nn::FlowResult r = reg_flow.transform(x);
+    CHECK(both.regularization.item() == doctest::Approx(0.5 * mean(r.kinetic).item()).epsilon(1e-12));
+    CHECK(exact.log_prob_and_regularization(x).regularization.item() == 0.0);
+
+    CHECK(exact.dim() == 2);
+    CHECK(exact.sample(7).shape() == Shape{7, 2});
+    CHECK_THROWS_WITH_AS(exact.log_prob(Var(randn<double>({4, 3}))), doctest::Contains("expects points (N, 2), got (4, 3)"),
+                         ShapeError);
+    CHECK_THROWS_WITH_AS(exact.log_prob(Var(randn<double>({0, 2}))), doctest::Contains("empty batch"), ValueError);
+    CHECK_THROWS_WITH_AS(nn::CNF(f, 0), doctest::Contains("dim must be > 0"), ValueError);
+}
