@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <pty.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <string>
 
@@ -76,4 +79,47 @@ TEST_CASE("ProgressBar off a terminal: a plain line at most every interval, and 
     }  // the destructor finishes
     CHECK(count(contents(g), '\n') == 4);
     std::fclose(g);
+}
+
+TEST_CASE("ProgressBar::write: the line goes to its stream; on a terminal the bar is cleared and redrawn") {
+    std::FILE* bar_out = std::tmpfile();
+    std::FILE* lines = std::tmpfile();
+    REQUIRE(bar_out != nullptr);
+    REQUIRE(lines != nullptr);
+    {
+        ProgressBar bar(10, "fit", {.out = bar_out, .plain_interval = 3600.0});
+        bar.update(1);
+        bar.write("Iter 0001 | Total Loss 0.5", lines);
+        bar.update(2);
+    }
+    CHECK(contents(lines) == "Iter 0001 | Total Loss 0.5\n");
+    CHECK(count(contents(bar_out), '\n') == 2);  // the first update and the finish line, no redraw
+    std::fclose(bar_out);
+
+    // A pseudo-terminal: the bar's stream is a tty, so write() clears the line (\r ESC[K) and
+    // redraws the bar after the line.
+    int master = -1, slave = -1;
+    REQUIRE(openpty(&master, &slave, nullptr, nullptr, nullptr) == 0);
+    std::FILE* tty = fdopen(slave, "w");
+    REQUIRE(tty != nullptr);
+    {
+        ProgressBar bar(10, "fit", {.out = tty});
+        REQUIRE(bar.interactive());
+        bar.update(3, {{"loss", 0.25}});
+        bar.write("between", lines);
+    }
+    std::fclose(tty);
+    std::string shown(4096, '\0');
+    const ssize_t n = ::read(master, shown.data(), shown.size());
+    ::close(master);
+    REQUIRE(n > 0);
+    shown.resize(std::size_t(n));
+    // update, clear, redraw, finish: three bars.
+    std::size_t bars = 0, clears = 0;
+    for (std::size_t p = 0; (p = shown.find("fit  30%", p)) != std::string::npos; ++p) ++bars;
+    for (std::size_t p = 0; (p = shown.find("\r\x1b[K", p)) != std::string::npos; ++p) ++clears;
+    CHECK(bars == 3);
+    CHECK(clears == 1);  // print() writes \r, the line, then ESC[K; only write() writes \r ESC[K
+    CHECK(contents(lines).find("between\n") != std::string::npos);
+    std::fclose(lines);
 }

@@ -99,6 +99,17 @@ void ProgressBar::finish(const std::vector<Metric>& metrics) {
     print(format_progress(label_, done_, total_, seconds_since_start(), shown, tty_ ? 20 : 0), true);
 }
 
+void ProgressBar::write(const std::string& line, std::FILE* to) {
+    const bool redraw = tty_ && printed_ && !finished_;
+    if (redraw) {
+        std::fputs("\r\x1b[K", opt_.out);
+        std::fflush(opt_.out);
+    }
+    std::fprintf(to, "%s\n", line.c_str());
+    std::fflush(to);
+    if (redraw) print(format_progress(label_, done_, total_, seconds_since_start(), last_metrics_, 20), false);
+}
+
 void ProgressBar::print(const std::string& line, bool final) {
     printed_ = true;
     if (tty_) {

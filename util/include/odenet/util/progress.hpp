@@ -49,6 +49,9 @@ public:
     void update(std::size_t done, const std::vector<Metric>& metrics = {});
     /// Prints the final line and a newline. Later calls do nothing; the destructor calls it.
     void finish(const std::vector<Metric>& metrics = {});
+    /// Prints `line` and a newline to `to` without garbling the bar (as tqdm.write): on a
+    /// terminal the bar is cleared first and redrawn below the line.
+    void write(const std::string& line, std::FILE* to = stdout);
     /// Whether the bar redraws in place (its stream is a terminal).
     bool interactive() const noexcept { return tty_; }
 
