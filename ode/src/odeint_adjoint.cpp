@@ -48,6 +48,7 @@ public:
         return out;
     }
 
+    bool is_state(std::size_t flat) const { return flat < m_; }
     // Which user-visible quantity entry `flat` of the augmented state is, for error messages.
     std::string describe(std::size_t flat) const {
         if (flat == SolverError::kNoComponent) return "";
@@ -141,9 +142,15 @@ Grads adjoint_backward(const Problem& p, const Tensor<T>& Y, const Tensor<T>& G,
         try {
             seg = solve(aug, aug.pack(yi, a, a_theta), {times[i], times[i - 1]}, opt);
         } catch (const SolverError& e) {
+            // The integrator's own words name the packed augmented state; say which user-visible
+            // quantity that entry is instead, and keep its words only when it is none of them.
             const std::string part = aug.describe(e.component());
             throw SolverError("odeint (adjoint, backward solve " + between(times[i], times[i - 1]) + ")", e.t(), e.h(),
-                              (part.empty() ? "" : "non-finite value in " + part + "; ") + e.reason(), e.component());
+                              part.empty() ? e.reason()
+                                           : "non-finite value in " + part +
+                                                 (aug.is_state(e.component()) ? ": f is" : ": the VJP of f is") +
+                                                 " non-finite there (DetectAnomalyGuard names the op)",
+                              e.component());
         }
         add_into(total, seg.stats);
         a = aug.a(seg.ys[1]);
