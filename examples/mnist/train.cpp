@@ -1,6 +1,7 @@
 #include "odenet/mnist/train.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -308,10 +309,11 @@ namespace {
 
 const std::vector<std::string> kOutputs = {"checkpoint.npz", "log.csv", "loss.png", "accuracy.png", "nfe.png"};
 
+// The shortest text that reads back as x ("-5", "2.5", "1e+30", "nan").
 std::string number_str(double x) {
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%.17g", x);
-    return buf;
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);
+    return std::string(buf, ec == std::errc() ? end : buf);
 }
 
 // Drops the rows of epochs past `epochs_done` from the log; returns how many (see Note [Log and checkpoint]).
@@ -484,6 +486,11 @@ TrainSummary train(const TrainOptions& o) {
         } catch (const Error& e) {
             throw ValueError("mnist", "the test evaluation after epoch " + std::to_string(epoch) + " failed (" +
                                           e.what() + ")" + kept);
+        }
+        // Weights blown up to huge but finite values pass the step's checks; their test loss does not.
+        if (!std::isfinite(test.loss)) {
+            throw DivergenceError("mnist", "the test loss became " + number_name(test.loss) + " after epoch " +
+                                               std::to_string(epoch) + kept);
         }
         const double steps = double(steps_per_epoch), seen = double(st.seen);
         std::vector<double> row = {double(epoch),      optimizer.lr(),         st.loss_sum / seen,

@@ -33,7 +33,8 @@ CLI::Validator whole_number_list(std::size_t min_items, std::size_t max_items, l
 CLI::Validator non_empty();
 
 /// add_option for a count or a size: parsed as long long, checked by whole_number(lo, hi), then
-/// stored into `target` (any integer type; the check guarantees the value fits).
+/// stored into `target` (any integer type; the check guarantees the value fits). Given twice, the
+/// last value counts.
 template <class T>
 CLI::Option* add_whole(CLI::App& app, const std::string& name, T& target, long long lo, long long hi,
                        const std::string& help) {
@@ -41,6 +42,7 @@ CLI::Option* add_whole(CLI::App& app, const std::string& name, T& target, long l
         .add_option_function<long long>(
             name, [&target](const long long& v) { target = static_cast<T>(v); }, help)
         ->check(whole_number(lo, hi))
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)  // as add_option does for a number
         ->default_str(std::to_string(target));
 }
 
