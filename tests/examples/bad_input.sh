@@ -8,7 +8,8 @@
 # Registered with ctest (label examples) by tests/CMakeLists.txt. Prints one line per check and
 # exits 1 if any failed.
 set -uo pipefail
-mnist="$1" toy="$2" work="$3"
+mnist="$(realpath -e "$1")" toy="$(realpath -e "$2")" work="$3" || exit 1
+for bin in "$mnist" "$toy"; do [ -x "$bin" ] || { echo "bad_input.sh: $bin is not an executable" >&2; exit 1; }; done
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
 failed=0 checks=0
 

@@ -106,7 +106,7 @@ TEST_CASE("mnist: a checkpoint with a bad epochs_done or a NaN entry is refused,
                     o.resume = true;
                     (void)train(o);
                 }
-                FAIL("the checkpoint was accepted");
+                FAIL_CHECK("the checkpoint was accepted");
             } catch (const IOError& e) {
                 const std::string msg = e.what();
                 CHECK(msg.find("'" + bad + "'") != std::string::npos);
