@@ -449,15 +449,15 @@ TrainSummary train(const TrainOptions& o) {
     if (o.epochs == 0 || o.epochs > std::size_t(kMaxEpochs)) {
         throw ValueError("mnist", "--epochs must be in [1, " + std::to_string(kMaxEpochs) + "]");
     }
-    examples::prepare_run_folder({.program = "mnist", .path = o.out, .outputs = kOutputs, .resume = o.resume,
-                                  .overwrite = o.overwrite, .can_resume = true});
     const std::string ckpt = o.out + "/checkpoint.npz", log_path = o.out + "/log.csv";
-    if (o.resume) {
+    if (o.resume) {  // before the folder is touched, and before data loading and training
         if (!fs::exists(ckpt)) {
             throw IOError("mnist", ckpt, "no checkpoint to resume from (--overwrite starts the run in this folder afresh)");
         }
-        check_checkpoint(ckpt);  // before hours of data loading and training, not after
+        check_checkpoint(ckpt);
     }
+    examples::prepare_run_folder({.program = "mnist", .path = o.out, .outputs = kOutputs, .resume = o.resume,
+                                  .overwrite = o.overwrite, .can_resume = true});
     const auto [train_set, test_set] = load_data(o);
     auto model = build(o);
     TrainSummary summary;
