@@ -8,55 +8,73 @@
 //   build/examples/mnist/mnist --eval-only out/mnist-odenet/checkpoint.npz --tolerances 1e-1,1e-2,1e-3,1e-4
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 
 #include <CLI/CLI.hpp>
 
-#include "odenet/odenet.hpp"
+#include "odenet/examples/flags.hpp"
 #include "odenet/mnist/train.hpp"
+#include "odenet/odenet.hpp"
 
 namespace mn = odenet::mnist;
+namespace ex = odenet::examples;
 
+// Every flag is checked as it is parsed (examples/common flags.hpp): a bad value ends the program
+// with one line naming the flag, the value and the allowed range, before any work.
 int main(int argc, char** argv) {
     CLI::App app{"ODE-Net / RK-Net / ResNet on MNIST, as the Neural ODE paper (Chen et al., 2018)"};
+    ex::one_line_errors(app, "mnist");
     mn::TrainOptions o;
     std::string model = "odenet", eval_only;
     std::vector<double> tolerances = {1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 1e-4};
     int threads = 0;
     std::size_t time_steps = 0;
+    const ex::Interval positive{.lo = 0, .lo_open = true}, tolerance{.lo = 0, .hi = 1, .lo_open = true};
+    constexpr long long kTrainImages = 60000, kTestImages = 10000, kMaxSteps = 1000000000;
     app.add_option("--dataset", o.dataset, "mnist or fashion")->check(CLI::IsMember({"mnist", "fashion"}))->capture_default_str();
-    app.add_option("--data", o.data_root, "folder holding mnist/ and fashion-mnist/ (scripts/fetch-mnist)")->capture_default_str();
+    app.add_option("--data", o.data_root, "folder holding mnist/ and fashion-mnist/ (scripts/fetch-mnist)")
+        ->check(ex::non_empty())
+        ->capture_default_str();
     app.add_option("--model", model, "odenet (adjoint), rknet (backprop through dopri5) or resnet (6 residual blocks)")
         ->check(CLI::IsMember({"odenet", "rknet", "resnet"}))
         ->capture_default_str();
-    app.add_option("--epochs", o.epochs, "train until this many epochs are done (a resumed run continues)")->capture_default_str();
-    app.add_option("--batch-size", o.batch_size,
-                   "images per step; --lr is scaled by batch/128 as in the paper's code (one epoch: 32, README)")
+    ex::add_whole(app, "--epochs", o.epochs, 1, mn::kMaxEpochs, "train until this many epochs are done (a resumed run continues)");
+    ex::add_whole(app, "--batch-size", o.batch_size, 1, kTrainImages,
+                  "images per step; --lr is scaled by batch/128 as in the paper's code (one epoch: 32, README)");
+    app.add_option("--lr", o.lr, "learning rate at batch 128 (scaled by batch/128)")
+        ->check(ex::finite_number(positive))
         ->capture_default_str();
-    app.add_option("--lr", o.lr, "learning rate at batch 128 (scaled by batch/128)")->capture_default_str();
     app.add_option("--schedule", o.schedule,
                    "x0.1 steps: 'paper' at epochs 60, 100, 140; 'scaled' at 3/8, 5/8, 7/8 of the run; "
                    "'late' once, for the last fifth of the run (short runs)")
         ->check(CLI::IsMember({"scaled", "paper", "late"}))
         ->capture_default_str();
-    app.add_option("--warmup-steps", o.warmup_steps, "lr rises linearly from a tenth over the first N steps (0 = none)")
-        ->capture_default_str();
-    app.add_option("--tol", o.tol, "dopri5 rtol = atol of the ODE block")->capture_default_str();
+    ex::add_whole(app, "--warmup-steps", o.warmup_steps, 0, kMaxSteps,
+                  "lr rises linearly from a tenth over the first N steps (0 = none)");
+    app.add_option("--tol", o.tol, "dopri5 rtol = atol of the ODE block")->check(ex::finite_number(tolerance))->capture_default_str();
     app.add_flag("--crop", o.crop, "random-crop augmentation (RandomCrop(28, padding=4))");
-    app.add_option("--limit-train", o.limit_train, "use the first N training images (0 = all)")->capture_default_str();
-    app.add_option("--limit-test", o.limit_test, "use the first N test images (0 = all)")->capture_default_str();
-    app.add_option("--validation", o.validation,
-                   "hold out the last N training images and report accuracy on them instead of the test set "
-                   "(for choosing hyper-parameters; 0 = off)")
-        ->capture_default_str();
-    app.add_option("--max-steps", o.max_steps, "stop each epoch after N steps (0 = all; for timing)")->capture_default_str();
+    ex::add_whole(app, "--limit-train", o.limit_train, 0, kTrainImages, "use the first N training images (0 = all)");
+    ex::add_whole(app, "--limit-test", o.limit_test, 0, kTestImages, "use the first N test images (0 = all)");
+    ex::add_whole(app, "--validation", o.validation, 0, kTrainImages - 1,
+                  "hold out the last N training images and report accuracy on them instead of the test set "
+                  "(for choosing hyper-parameters; 0 = off)");
+    ex::add_whole(app, "--max-steps", o.max_steps, 0, kMaxSteps, "stop each epoch after N steps (0 = all; for timing)");
     app.add_flag("--synthetic", o.synthetic, "synthetic digits instead of files (a smoke run)");
-    app.add_option("--threads", threads, "odenet's threads (0 = ODENET_NUM_THREADS, else all cores)")->capture_default_str();
-    app.add_option("--seed", o.seed, "")->capture_default_str();
-    app.add_option("--out", o.out, "folder for checkpoint.npz, log.csv and the plots")->capture_default_str();
-    app.add_flag("--resume", o.resume, "continue from <out>/checkpoint.npz (model, optimizer, epoch) and <out>/log.csv");
-    app.add_option("--eval-only", eval_only, "load this checkpoint and report test accuracy and NFE at --tolerances");
-    app.add_option("--tolerances", tolerances, "solver tolerances for --eval-only")->delimiter(',')->capture_default_str();
-    app.add_option("--time-steps", time_steps, "time N training steps and N inference batches (batch --batch-size), then exit");
+    ex::add_whole(app, "--threads", threads, 0, 1024, "odenet's threads (0 = ODENET_NUM_THREADS, else all cores)");
+    ex::add_whole(app, "--seed", o.seed, 0, std::numeric_limits<long long>::max(), "random seed");
+    app.add_option("--out", o.out, "folder for checkpoint.npz, log.csv and the plots")->check(ex::non_empty())->capture_default_str();
+    auto* resume = app.add_flag("--resume", o.resume,
+                                "continue the run in --out from its checkpoint.npz (model, optimizer, epoch) and log.csv");
+    app.add_flag("--overwrite", o.overwrite, "replace the run in --out (without it or --resume, a folder holding files is refused)")
+        ->excludes(resume);
+    app.add_option("--eval-only", eval_only, "load this checkpoint and report test accuracy and NFE at --tolerances")
+        ->check(CLI::ExistingFile);
+    app.add_option("--tolerances", tolerances, "solver tolerances for --eval-only")
+        ->delimiter(',')
+        ->check(ex::finite_number(tolerance))
+        ->capture_default_str();
+    ex::add_whole(app, "--time-steps", time_steps, 0, 1000,
+                  "time N training steps and N inference batches (batch --batch-size), then exit (0 = off)");
     CLI11_PARSE(app, argc, argv);
 
     try {

@@ -1,6 +1,7 @@
 #include "odenet/mnist/train.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -10,6 +11,8 @@
 #include <sstream>
 #include <ctime>
 
+#include "odenet/examples/finite_checks.hpp"
+#include "odenet/examples/run_folder.hpp"
 #include "odenet/nn.hpp"
 #include "odenet/util/csv_log.hpp"
 #include "odenet/util/idx.hpp"
@@ -44,6 +47,8 @@ std::string find_file(const std::string& dir, const std::string& name) {
                   "not found; run scripts/fetch-mnist (or scripts/fetch-mnist --fashion) from the odenet checkout, "
                   "or point --data at the folder holding mnist/ and fashion-mnist/");
 }
+
+std::string number_name(double x) { return std::isnan(x) ? "nan" : x > 0 ? "inf" : "-inf"; }
 
 std::size_t count_correct(const Var& logits, const std::vector<std::size_t>& labels) {
     const Tensor<float>& z = logits.value<float>();
@@ -156,11 +161,18 @@ StepResult train_step(Classifier& model, optim::Optimizer& optimizer, const Tens
     Var logits = model(Var(images));
     r.nfe_forward = model.last_nfe();
     Var loss = nn::functional::cross_entropy(logits, labels);
+    r.loss = loss.item();
+    if (!std::isfinite(r.loss)) throw DivergenceError("train_step", "the loss became " + number_name(r.loss));
     optimizer.zero_grad();
     backward(loss);
+    // The optimizer refuses a non-finite gradient too, but by index; this names the parameter.
+    const auto named = model.named_parameters();
+    if (auto bad = examples::first_nonfinite_grad(named)) throw DivergenceError("train_step", "the gradient of " + *bad);
     optimizer.step();
+    if (auto bad = examples::first_nonfinite_value(named)) {
+        throw DivergenceError("train_step", "after the optimizer step, parameter " + *bad);
+    }
     r.nfe_backward = model.last_backward_nfe();
-    r.loss = loss.item();
     r.correct = count_correct(logits, labels);
     r.seconds = seconds_since(t0);
     return r;
@@ -287,8 +299,59 @@ double warmup_factor(std::size_t step, std::size_t warmup_steps) {
     return optim::warmup_lr(1.0, {.warmup_steps = long(warmup_steps), .start_factor = 0.1}, long(step));
 }
 
-TrainSummary train(const TrainOptions& o) {
-    if (o.batch_size == 0) throw ValueError("mnist", "--batch-size must be >= 1");
+// Note [Log and checkpoint]
+// Each epoch appends its row to log.csv first and only then saves checkpoint.npz (atomically), so
+// a crash between the two leaves the log one row ahead of the checkpoint, never behind it.
+// --resume first drops the log's rows past the checkpoint's epochs_done (rewriting log.csv
+// atomically), so a resumed log is the checkpoint's history followed by the new epochs.
+
+namespace {
+
+const std::vector<std::string> kOutputs = {"checkpoint.npz", "log.csv", "loss.png", "accuracy.png", "nfe.png"};
+
+// The shortest text that reads back as x ("-5", "2.5", "1e+30", "nan").
+std::string number_str(double x) {
+    char buf[32];
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);
+    return std::string(buf, ec == std::errc() ? end : buf);
+}
+
+// Drops the rows of epochs past `epochs_done` from the log; returns how many (see Note [Log and checkpoint]).
+std::size_t truncate_log(const std::string& path, long epochs_done) {
+    if (!fs::exists(path)) return 0;
+    std::istringstream in(nn::read_file(path));
+    std::string kept, line;
+    std::size_t dropped = 0;
+    if (std::getline(in, line)) kept += line + "\n";
+    while (std::getline(in, line)) {
+        if (std::strtod(line.c_str(), nullptr) <= double(epochs_done)) {
+            kept += line + "\n";
+        } else {
+            ++dropped;
+        }
+    }
+    if (dropped > 0) nn::write_file_atomic(path, kept);
+    return dropped;
+}
+
+// Loads a checked checkpoint into the model and optimizer and cuts the log back to its epoch.
+void resume_from(Classifier& model, optim::Optimizer& optimizer, const std::string& ckpt, const std::string& log_path) {
+    nn::load(model, optimizer, ckpt);
+    if (const std::size_t dropped = truncate_log(log_path, model.epochs_done())) {
+        std::printf("dropped %zu row(s) of %s past the checkpoint's %ld epochs (a save interrupted after its log row)\n",
+                    dropped, log_path.c_str(), model.epochs_done());
+    }
+    std::printf("resumed from %s after %ld epochs\n", ckpt.c_str(), model.epochs_done());
+}
+
+// What a stopped run leaves on disk: the clause that ends its error message.
+std::string kept_clause(const std::string& ckpt, long saved_epochs) {
+    if (saved_epochs < 0) return "; no checkpoint was saved (no epoch had finished)";
+    return "; the last good checkpoint ('" + ckpt + "', epoch " + std::to_string(saved_epochs) + ") is kept";
+}
+
+// The training and test sets (the test set: a validation split with --validation); never empty.
+std::pair<Dataset, Dataset> load_data(const TrainOptions& o) {
     Dataset train_set, test_set;
     if (o.synthetic) {
         train_set = synthetic_digits(o.limit_train ? o.limit_train : 1024, o.seed + 1);
@@ -301,6 +364,101 @@ TrainSummary train(const TrainOptions& o) {
         test_set = split_validation(train_set, o.validation);
         std::printf("validation: the last %zu training images stand in for the test set below\n", test_set.size());
     }
+    if (train_set.size() == 0 || test_set.size() == 0) {
+        throw ValueError("mnist", std::string("the ") + (train_set.size() == 0 ? "training" : "test") +
+                                      " set is empty: nothing to train on or evaluate");
+    }
+    return {std::move(train_set), std::move(test_set)};
+}
+
+struct EpochStats {
+    double loss_sum = 0, nfe_f = 0, nfe_b = 0, seconds = 0;
+    std::size_t correct = 0, seen = 0;
+};
+
+// The SGD steps of one epoch. A failed step stops the run with an error naming the epoch and the
+// step, ending in `kept` (what is still on disk).
+EpochStats run_epoch(Classifier& model, optim::SGD& optimizer, const Dataset& train_set, const TrainOptions& o,
+                     std::size_t epoch, std::size_t steps_per_epoch, double base_lr, const std::string& kept,
+                     TrainSummary& summary) {
+    // The reference's DataLoader: shuffled each epoch, last partial batch kept. One generator per
+    // epoch, so a resumed run sees the same order and crops as an uninterrupted one.
+    Generator shuffle_gen(o.seed + 1000 * epoch);
+    std::vector<std::size_t> order(train_set.size());
+    std::iota(order.begin(), order.end(), 0);
+    for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle_gen.below(i)]);
+
+    util::ProgressBar bar(steps_per_epoch, "epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs));
+    const auto t0 = std::chrono::steady_clock::now();
+    EpochStats st;
+    for (std::size_t step = 0; step < steps_per_epoch; ++step) {
+        const std::size_t begin = step * o.batch_size, end = std::min(train_set.size(), begin + o.batch_size);
+        const Tensor<float> images = gather_images(train_set, order, begin, end, o.crop ? &shuffle_gen : nullptr);
+        const std::size_t global_step = (epoch - 1) * steps_per_epoch + step;
+        optimizer.set_lr(warmup_factor(global_step, o.warmup_steps) *
+                         scheduled_lr(base_lr, o.schedule, o.epochs, steps_per_epoch, global_step));
+        const std::string where = " at epoch " + std::to_string(epoch) + ", step " + std::to_string(step + 1) + " of " +
+                                  std::to_string(steps_per_epoch);
+        StepResult r;
+        try {
+            r = train_step(model, optimizer, images, gather_labels(train_set, order, begin, end));
+        } catch (const DivergenceError& e) {
+            throw DivergenceError("mnist", e.message() + where + kept);
+        } catch (const Error& e) {
+            throw ValueError("mnist", std::string("training failed") + where + " (" + e.what() + ")" + kept);
+        }
+        summary.step_losses.push_back(r.loss);
+        st.loss_sum += r.loss * double(end - begin);
+        st.correct += r.correct;
+        st.seen += end - begin;
+        st.nfe_f += double(r.nfe_forward);
+        st.nfe_b += double(r.nfe_backward);
+        bar.update(step + 1, {{"loss", st.loss_sum / double(st.seen)},
+                              {"acc", double(st.correct) / double(st.seen)},
+                              {"nfe_f", r.nfe_forward},
+                              {"nfe_b", r.nfe_backward},
+                              {"img/s", double(st.seen) / seconds_since(t0)}});
+    }
+    bar.finish();
+    st.seconds = seconds_since(t0);
+    return st;
+}
+
+}  // namespace
+
+const std::vector<std::string>& run_outputs() { return kOutputs; }
+
+void check_checkpoint(const std::string& path) {
+    const nn::NamedValues entries = nn::load_npz(path);
+    for (const auto& [name, v] : entries) {
+        if (name != "epochs_done") continue;
+        if (v.size() != 1) throw IOError("mnist", path, "epochs_done holds " + std::to_string(v.size()) + " values, not one");
+        const double e = v.visit([](const auto& t) { return double(t.data()[0]); });
+        if (!(e >= 0 && e <= double(kMaxEpochs) && e == std::floor(e))) {
+            throw IOError("mnist", path, "epochs_done is " + number_str(e) + "; it must be a whole number in [0, " +
+                                             std::to_string(kMaxEpochs) + "]");
+        }
+    }
+    if (auto bad = examples::first_nonfinite_entry(entries)) {
+        throw IOError("mnist", path, "entry " + *bad + "; a checkpoint holding NaN or Inf (a diverged run) is refused");
+    }
+}
+
+TrainSummary train(const TrainOptions& o) {
+    if (o.batch_size == 0) throw ValueError("mnist", "--batch-size must be >= 1");
+    if (o.epochs == 0 || o.epochs > std::size_t(kMaxEpochs)) {
+        throw ValueError("mnist", "--epochs must be in [1, " + std::to_string(kMaxEpochs) + "]");
+    }
+    const std::string ckpt = o.out + "/checkpoint.npz", log_path = o.out + "/log.csv";
+    if (o.resume) {  // before the folder is touched, and before data loading and training
+        if (!fs::exists(ckpt)) {
+            throw IOError("mnist", ckpt, "no checkpoint to resume from (--overwrite starts the run in this folder afresh)");
+        }
+        check_checkpoint(ckpt);
+    }
+    examples::prepare_run_folder({.program = "mnist", .path = o.out, .outputs = kOutputs, .resume = o.resume,
+                                  .overwrite = o.overwrite, .can_resume = true});
+    const auto [train_set, test_set] = load_data(o);
     auto model = build(o);
     TrainSummary summary;
     summary.parameters = model->parameter_count();
@@ -311,78 +469,58 @@ TrainSummary train(const TrainOptions& o) {
 
     const double base_lr = o.lr * double(o.batch_size) / 128.0;
     optim::SGD optimizer(model->parameters(), {.lr = base_lr, .momentum = 0.9});
-    fs::create_directories(o.out);
-    const std::string ckpt = o.out + "/checkpoint.npz", log_path = o.out + "/log.csv";
-    if (o.resume) {
-        if (!fs::exists(ckpt)) throw IOError("mnist", ckpt, "no checkpoint to resume from");
-        nn::load(*model, optimizer, ckpt);
-        std::printf("resumed from %s after %ld epochs\n", ckpt.c_str(), model->epochs_done());
-    }
+    if (o.resume) resume_from(*model, optimizer, ckpt, log_path);
+    long saved_epochs = o.resume ? model->epochs_done() : -1;  // what checkpoint.npz holds; -1: none
     auto rows = o.resume ? read_log(log_path) : std::vector<std::vector<double>>{};
     util::CsvLog log(log_path, kColumns, /*append=*/o.resume && fs::exists(log_path));
 
     const std::size_t steps_per_epoch =
         std::min((train_set.size() + o.batch_size - 1) / o.batch_size, o.max_steps ? o.max_steps : SIZE_MAX);
     for (std::size_t epoch = std::size_t(model->epochs_done()) + 1; epoch <= o.epochs; ++epoch) {
-        // The reference's DataLoader: shuffled each epoch, last partial batch kept. One generator per
-        // epoch, so a resumed run sees the same order and crops as an uninterrupted one.
-        Generator shuffle_gen(o.seed + 1000 * epoch);
-        std::vector<std::size_t> order(train_set.size());
-        std::iota(order.begin(), order.end(), 0);
-        for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle_gen.below(i)]);
-
-        util::ProgressBar bar(steps_per_epoch, "epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs));
-        const auto t0 = std::chrono::steady_clock::now();
-        double loss_sum = 0, nfe_f = 0, nfe_b = 0;
-        std::size_t correct = 0, seen = 0;
-        for (std::size_t step = 0; step < steps_per_epoch; ++step) {
-            const std::size_t begin = step * o.batch_size, end = std::min(train_set.size(), begin + o.batch_size);
-            const Tensor<float> images = gather_images(train_set, order, begin, end, o.crop ? &shuffle_gen : nullptr);
-            const std::size_t global_step = (epoch - 1) * steps_per_epoch + step;
-            optimizer.set_lr(warmup_factor(global_step, o.warmup_steps) *
-                             scheduled_lr(base_lr, o.schedule, o.epochs, steps_per_epoch, global_step));
-            const StepResult r = train_step(*model, optimizer, images, gather_labels(train_set, order, begin, end));
-            summary.step_losses.push_back(r.loss);
-            loss_sum += r.loss * double(end - begin);
-            correct += r.correct;
-            seen += end - begin;
-            nfe_f += double(r.nfe_forward);
-            nfe_b += double(r.nfe_backward);
-            bar.update(step + 1, {{"loss", loss_sum / double(seen)},
-                                  {"acc", double(correct) / double(seen)},
-                                  {"nfe_f", r.nfe_forward},
-                                  {"nfe_b", r.nfe_backward},
-                                  {"img/s", double(seen) / seconds_since(t0)}});
+        const std::string kept = kept_clause(ckpt, saved_epochs);
+        const EpochStats st =
+            run_epoch(*model, optimizer, train_set, o, epoch, steps_per_epoch, base_lr, kept, summary);
+        EvalResult test;
+        try {
+            test = evaluate(*model, test_set, std::max<std::size_t>(o.batch_size, 128), true);
+        } catch (const Error& e) {
+            throw ValueError("mnist", "the test evaluation after epoch " + std::to_string(epoch) + " failed (" +
+                                          e.what() + ")" + kept);
         }
-        bar.finish();
-        const double epoch_seconds = seconds_since(t0);
-        const EvalResult test = evaluate(*model, test_set, std::max<std::size_t>(o.batch_size, 128), true);
+        // Weights blown up to huge but finite values pass the step's checks; their test loss does not.
+        if (!std::isfinite(test.loss)) {
+            throw DivergenceError("mnist", "the test loss became " + number_name(test.loss) + " after epoch " +
+                                               std::to_string(epoch) + kept);
+        }
+        const double steps = double(steps_per_epoch), seen = double(st.seen);
+        std::vector<double> row = {double(epoch),      optimizer.lr(),         st.loss_sum / seen,
+                                   double(st.correct) / seen, test.loss,       test.accuracy,
+                                   st.nfe_f / steps,   st.nfe_b / steps,       test.nfe,
+                                   st.seconds,         seen / st.seconds,      test.seconds};
+        log.row(row);  // before the checkpoint: see Note [Log and checkpoint]
         model->set_epochs_done(long(epoch));
+        if (auto bad = examples::first_nonfinite_entry(nn::state_dict(*model))) {  // never a NaN checkpoint
+            throw DivergenceError("mnist", "after epoch " + std::to_string(epoch) + ", " + *bad + kept);
+        }
         nn::save(*model, optimizer, ckpt);
-
-        const double steps = double(steps_per_epoch);
-        std::vector<double> row = {double(epoch),         optimizer.lr(),     loss_sum / double(seen),
-                                   double(correct) / double(seen), test.loss, test.accuracy,
-                                   nfe_f / steps,         nfe_b / steps,      test.nfe,
-                                   epoch_seconds,         double(seen) / epoch_seconds, test.seconds};
-        log.row(row);
+        saved_epochs = long(epoch);
         rows.push_back(row);
         draw_plots(rows, o.out);
         std::printf("epoch %zu: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%% (%zu images) | NFE fwd %.1f "
                     "bwd %.1f test %.1f | %.1f s (%.0f img/s), test %.1f s\n",
-                    epoch, loss_sum / double(seen), 100.0 * double(correct) / double(seen), test.loss,
-                    100.0 * test.accuracy, test.n, nfe_f / steps, nfe_b / steps, test.nfe, epoch_seconds,
-                    double(seen) / epoch_seconds, test.seconds);
+                    epoch, st.loss_sum / seen, 100.0 * double(st.correct) / seen, test.loss, 100.0 * test.accuracy,
+                    test.n, st.nfe_f / steps, st.nfe_b / steps, test.nfe, st.seconds, seen / st.seconds, test.seconds);
         std::fflush(stdout);
-        summary.train_loss.push_back(loss_sum / double(seen));
+        summary.train_loss.push_back(st.loss_sum / seen);
         summary.last_test = test;
-        summary.last_epoch_seconds = epoch_seconds;
+        summary.last_epoch_seconds = st.seconds;
     }
     return summary;
 }
 
 std::vector<ToleranceRow> tolerance_sweep(const TrainOptions& o, const std::string& checkpoint,
                                           const std::vector<double>& tolerances) {
+    check_checkpoint(checkpoint);
     const Dataset test_set = o.synthetic ? synthetic_digits(o.limit_test ? o.limit_test : 256, o.seed + 2)
                                          : load_split(o.data_root, o.dataset, false, o.limit_test);
     auto model = build(o);
@@ -398,8 +536,11 @@ std::vector<ToleranceRow> tolerance_sweep(const TrainOptions& o, const std::stri
 }
 
 StepTiming time_steps(const TrainOptions& o, std::size_t steps) {
+    if (o.batch_size == 0 || steps == 0) throw ValueError("mnist", "--time-steps and --batch-size must be >= 1");
     Dataset data;
-    const std::size_t n = o.batch_size * (steps + 1);
+    // At most one training set's worth of images, reused in turn: steps x batch can be far more.
+    constexpr std::size_t kMaxImages = 60000;
+    const std::size_t n = std::min(kMaxImages, o.batch_size * (steps + 1));
     bool real = false;
     if (!o.synthetic) {
         try {
@@ -411,15 +552,18 @@ StepTiming time_steps(const TrainOptions& o, std::size_t steps) {
     if (!real) data = synthetic_digits(n, o.seed);
     auto model = build(o);
     optim::SGD optimizer(model->parameters(), {.lr = o.lr * double(o.batch_size) / 128.0, .momentum = 0.9});
-    std::vector<std::size_t> order(data.size());
-    std::iota(order.begin(), order.end(), 0);
+    // Step s's batch: images s·B .. s·B + B - 1, modulo the n images held.
+    std::vector<std::size_t> order(o.batch_size);
+    auto batch_order = [&](std::size_t s) -> const std::vector<std::size_t>& {
+        for (std::size_t j = 0; j < o.batch_size; ++j) order[j] = (s * o.batch_size + j) % n;
+        return order;
+    };
     StepTiming t;
     std::printf("timing %s, batch %zu, %s data, %zu steps after a warm-up\n", model_name(o.model), o.batch_size,
                 real ? "real" : "synthetic", steps);
     for (std::size_t s = 0; s <= steps; ++s) {
-        const std::size_t begin = s * o.batch_size, end = begin + o.batch_size;
-        const Tensor<float> images = gather_images(data, order, begin, end);
-        const auto labels = gather_labels(data, order, begin, end);
+        const Tensor<float> images = gather_images(data, batch_order(s), 0, o.batch_size);
+        const auto labels = gather_labels(data, order, 0, o.batch_size);
         const double c0 = cpu_seconds();
         const StepResult r = train_step(*model, optimizer, images, labels);
         const double cpu = cpu_seconds() - c0;
@@ -434,8 +578,7 @@ StepTiming time_steps(const TrainOptions& o, std::size_t steps) {
     NoGradGuard no_grad;
     model->eval();
     for (std::size_t s = 0; s <= steps; ++s) {
-        const std::size_t begin = s * o.batch_size, end = begin + o.batch_size;
-        const Tensor<float> images = gather_images(data, order, begin, end);
+        const Tensor<float> images = gather_images(data, batch_order(s), 0, o.batch_size);
         const auto t0 = std::chrono::steady_clock::now();
         const double c0 = cpu_seconds();
         Var logits = (*model)(Var(images));

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
@@ -18,6 +19,9 @@
 #include <xtensor/xstrided_view.hpp>
 #include <xtensor/xview.hpp>
 
+#include "odenet/examples/finite_checks.hpp"
+#include "odenet/examples/flags.hpp"
+#include "odenet/examples/run_folder.hpp"
 #include "odenet/odenet.hpp"
 #include "odenet/util/csv_log.hpp"
 #include "odenet/util/plot.hpp"
@@ -26,6 +30,7 @@
 
 namespace on = odenet;
 namespace util = odenet::util;
+namespace ex = odenet::examples;
 
 namespace {
 
@@ -51,6 +56,7 @@ struct Config {
     std::size_t test_size = 4000;
     std::size_t grid = 120;
     int threads = 1;
+    bool overwrite = false;
 };
 
 std::vector<std::size_t> parse_sizes(const std::string& s) {
@@ -117,44 +123,98 @@ void write_plots(on::nn::CNF& flow, const Config& c, on::Dtype dtype, const std:
         .save_png(dir_str + "training_curve.png");
 }
 
+// One Adam step on a batch. Throws ValueError before the step when the loss or a gradient is
+// non-finite, and after it when a parameter became non-finite (Adam moves each parameter by about
+// lr per step whatever the gradient's size, so a huge --lr blows the weights up in one step).
+double train_step(on::nn::CNF& flow, on::optim::Adam& opt, const on::Var& x) {
+    const auto [log_p, regularization] = flow.log_prob_and_regularization(x);
+    on::Var loss = -on::mean(log_p) + regularization;
+    const double value = loss.item();
+    if (!std::isfinite(value)) throw on::ValueError("toy_density", std::string("the loss became ") + (std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf"));
+    opt.zero_grad();
+    on::backward(loss);
+    const auto named = flow.named_parameters();
+    if (auto bad = ex::first_nonfinite_grad(named)) throw on::ValueError("toy_density", "the gradient of " + *bad);
+    opt.step();
+    if (auto bad = ex::first_nonfinite_value(named)) {
+        throw on::ValueError("toy_density", "after the optimizer step, parameter " + *bad);
+    }
+    return value;
+}
+
+const std::vector<std::string> kOutputs = {"data.png",           "density.png", "samples.png", "trajectories.png",
+                                           "training_curve.png", "training.csv"};
+
+std::vector<std::string> method_names() {
+    std::vector<std::string> out;
+    for (on::ode::Method m : on::ode::all_methods()) out.emplace_back(on::ode::method_name(m));
+    return out;
+}
+
+// Every flag is checked as it is parsed (examples/common flags.hpp): a bad value ends the program
+// with one line naming the flag, the value and the allowed range, before any work.
+void add_flags(CLI::App& app, Config& c) {
+    const ex::Interval positive{.lo = 0, .lo_open = true}, non_negative{.lo = 0},
+        tolerance{.lo = 0, .hi = 1, .lo_open = true}, end_time{.lo = 0, .hi = 100, .lo_open = true};
+    app.add_option("--dataset", c.dataset, "8gaussians, 2spirals, checkerboard, moons, pinwheel, rings, circles, swissroll")
+        ->check(CLI::IsMember(util::toy_names()))
+        ->capture_default_str();
+    ex::add_whole(app, "--iterations", c.iterations, 1, 10000000, "training iterations");
+    ex::add_whole(app, "--batch-size", c.batch_size, 1, 100000, "points per iteration");
+    app.add_option("--hidden", c.hidden, "hidden sizes of the ConcatSquash dynamics, comma-separated")
+        ->type_name("INT,...")
+        ->check(ex::whole_number_list(1, 16, 1, 4096))
+        ->capture_default_str();
+    app.add_option("--activation", c.activation, "tanh or softplus")->check(CLI::IsMember({"tanh", "softplus"}))->capture_default_str();
+    app.add_option("--solver", c.solver, "Runge-Kutta method (dopri5, tsit5, bosh3, rk4, ...)")
+        ->check(CLI::IsMember(method_names()))
+        ->capture_default_str();
+    app.add_option("--rtol", c.rtol, "relative tolerance")->check(ex::finite_number(tolerance))->capture_default_str();
+    app.add_option("--atol", c.atol, "absolute tolerance")->check(ex::finite_number(tolerance))->capture_default_str();
+    app.add_option("--trace", c.trace, "trace estimator during training: exact or hutchinson")
+        ->check(CLI::IsMember({"exact", "hutchinson"}))
+        ->capture_default_str();
+    app.add_option("--noise", c.noise, "Hutchinson noise: rademacher or gaussian")
+        ->check(CLI::IsMember({"rademacher", "gaussian"}))
+        ->capture_default_str();
+    ex::add_whole(app, "--probes", c.probes, 1, 64, "Hutchinson probes averaged");
+    app.add_option("--grad", c.grad, "gradient mode: adjoint, checkpointed or direct")
+        ->check(CLI::IsMember({"adjoint", "checkpointed", "direct"}))
+        ->capture_default_str();
+    app.add_option("--lr", c.lr, "Adam learning rate")->check(ex::finite_number(positive))->capture_default_str();
+    app.add_option("--weight-decay", c.weight_decay, "Adam L2 weight decay")->check(ex::finite_number(non_negative))->capture_default_str();
+    app.add_option("--end-time", c.end_time, "initial T (learned unless --fixed-end-time)")
+        ->check(ex::finite_number(end_time))
+        ->capture_default_str();
+    app.add_flag("--fixed-end-time", c.fixed_end_time, "keep T fixed (as RNODE does) instead of learning it");
+    app.add_option("--kinetic", c.kinetic, "weight of the kinetic-energy regulariser")->check(ex::finite_number(non_negative))->capture_default_str();
+    app.add_option("--jacobian", c.jacobian, "weight of the Jacobian Frobenius regulariser")
+        ->check(ex::finite_number(non_negative))
+        ->capture_default_str();
+    app.add_option("--dtype", c.dtype, "float32 or float64")->check(CLI::IsMember({"float32", "float64"}))->capture_default_str();
+    ex::add_whole(app, "--seed", c.seed, 0, std::numeric_limits<long long>::max(), "random seed");
+    app.add_option("--out", c.out, "output folder")->check(ex::non_empty())->capture_default_str();
+    app.add_flag("--overwrite", c.overwrite, "replace the files of an earlier run in --out (without it, a folder holding files is refused)");
+    ex::add_whole(app, "--test-size", c.test_size, 1, 1000000, "held-out points for the final NLL");
+    ex::add_whole(app, "--grid", c.grid, 2, 480, "density grid resolution (cells per side)");
+    ex::add_whole(app, "--threads", c.threads, 0, 1024,
+                  "odenet threads (0: ODENET_NUM_THREADS, else all cores; the GEMMs here are small, so one is fastest)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     Config c;
     CLI::App app{"toy_density: a continuous normalizing flow (FFJORD) on a 2-D toy density"};
-    app.add_option("--dataset", c.dataset, "8gaussians, 2spirals, checkerboard, moons, pinwheel, rings, circles, swissroll")
-        ->capture_default_str();
-    app.add_option("--iterations", c.iterations, "training iterations")->capture_default_str();
-    app.add_option("--batch-size", c.batch_size, "points per iteration")->capture_default_str();
-    app.add_option("--hidden", c.hidden, "hidden sizes of the ConcatSquash dynamics, comma-separated")->capture_default_str();
-    app.add_option("--activation", c.activation, "tanh or softplus")->capture_default_str();
-    app.add_option("--solver", c.solver, "Runge-Kutta method (dopri5, tsit5, bosh3, rk4, ...)")->capture_default_str();
-    app.add_option("--rtol", c.rtol, "relative tolerance")->capture_default_str();
-    app.add_option("--atol", c.atol, "absolute tolerance")->capture_default_str();
-    app.add_option("--trace", c.trace, "trace estimator during training: exact or hutchinson")->capture_default_str();
-    app.add_option("--noise", c.noise, "Hutchinson noise: rademacher or gaussian")->capture_default_str();
-    app.add_option("--probes", c.probes, "Hutchinson probes averaged")->capture_default_str();
-    app.add_option("--grad", c.grad, "gradient mode: adjoint, checkpointed or direct")->capture_default_str();
-    app.add_option("--lr", c.lr, "Adam learning rate")->capture_default_str();
-    app.add_option("--weight-decay", c.weight_decay, "Adam L2 weight decay")->capture_default_str();
-    app.add_option("--end-time", c.end_time, "initial T (learned unless --fixed-end-time)")->capture_default_str();
-    app.add_flag("--fixed-end-time", c.fixed_end_time, "keep T fixed (as RNODE does) instead of learning it");
-    app.add_option("--kinetic", c.kinetic, "weight of the kinetic-energy regulariser")->capture_default_str();
-    app.add_option("--jacobian", c.jacobian, "weight of the Jacobian Frobenius regulariser")->capture_default_str();
-    app.add_option("--dtype", c.dtype, "float32 or float64")->capture_default_str();
-    app.add_option("--seed", c.seed, "random seed")->capture_default_str();
-    app.add_option("--out", c.out, "output folder")->capture_default_str();
-    app.add_option("--test-size", c.test_size, "held-out points for the final NLL")->capture_default_str();
-    app.add_option("--grid", c.grid, "density grid resolution (cells per side)")->capture_default_str();
-    app.add_option("--threads", c.threads, "odenet threads (0: ODENET_NUM_THREADS, else all cores; the GEMMs here are small, so one is fastest)")->capture_default_str();
+    ex::one_line_errors(app, "toy_density");
+    add_flags(app, c);
     CLI11_PARSE(app, argc, argv);
 
     try {
         if (c.threads > 0) on::set_num_threads(c.threads);
         const on::Dtype dtype = c.dtype == "float32" ? on::Dtype::float32 : on::Dtype::float64;
-        if (c.dtype != "float32" && c.dtype != "float64") throw on::ValueError("toy_density", "--dtype: float32 or float64");
-        (void)util::sample_toy(c.dataset, 1);  // validates the name before any work
-        std::filesystem::create_directories(c.out);
+        // Refuses an occupied --out and checks it is writable before any training.
+        ex::prepare_run_folder({.program = "toy_density", .path = c.out, .outputs = kOutputs, .overwrite = c.overwrite});
         on::manual_seed(c.seed);
         auto f = on::nn::make_toy_dynamics(2, parse_sizes(c.hidden), on::nn::activation_from_name(c.activation), dtype);
         on::nn::CNF flow(f, 2,
@@ -181,16 +241,22 @@ int main(int argc, char** argv) {
         const auto start = std::chrono::steady_clock::now();
         for (int it = 1; it <= c.iterations; ++it) {
             const on::Var x = as_var(util::sample_toy(c.dataset, c.batch_size, data_gen), dtype);
-            const auto [log_p, regularization] = flow.log_prob_and_regularization(x);
-            on::Var loss = -on::mean(log_p) + regularization;
-            opt.zero_grad();
-            on::backward(loss);
-            opt.step();
+            // A diverged run stops here: nothing but training.csv (its rows so far) is written.
+            double loss = 0;
+            try {
+                loss = train_step(flow, opt, x);
+            } catch (const on::Error& e) {
+                const std::string where = " at iteration " + std::to_string(it) + " of " + std::to_string(c.iterations);
+                const std::string kept = "; training stopped, nothing but " + c.out + "/training.csv (" +
+                                         std::to_string(it - 1) + " rows) was written";
+                if (dynamic_cast<const on::ValueError*>(&e)) throw on::ValueError("toy_density", e.message() + where + kept);
+                throw on::ValueError("toy_density", "training failed" + where + " (" + e.what() + ")" + kept);
+            }
             const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-            losses.push_back(loss.item());
-            csv.row({double(it), loss.item(), double(flow.last_nfe()), double(flow.last_backward_nfe()),
+            losses.push_back(loss);
+            csv.row({double(it), loss, double(flow.last_nfe()), double(flow.last_backward_nfe()),
                      flow.end_time().item(), seconds});
-            bar.update(std::size_t(it), {{"loss", loss.item()},
+            bar.update(std::size_t(it), {{"loss", loss},
                                          {"nfe_f", flow.last_nfe()},
                                          {"nfe_b", flow.last_backward_nfe()},
                                          {"T", flow.end_time().item()}});
@@ -211,6 +277,9 @@ int main(int argc, char** argv) {
         }
         write_plots(flow, c, dtype, losses);
         std::printf("wrote %s/{data,density,samples,trajectories,training_curve}.png and training.csv\n", c.out.c_str());
+    } catch (const on::Error& e) {  // its message starts with where it came from
+        std::fprintf(stderr, "%s\n", e.what());
+        return 1;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "toy_density: %s\n", e.what());
         return 1;

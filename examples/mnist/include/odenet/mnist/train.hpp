@@ -40,13 +40,22 @@ std::vector<std::size_t> gather_labels(const Dataset& data, const std::vector<st
 /// fewer than one training example.
 Dataset split_validation(Dataset& train, std::size_t n);
 
+/// A training step that produced a non-finite loss, gradient or parameter: the run stops (see
+/// train), and nothing from that step is saved.
+class DivergenceError : public ValueError {
+public:
+    using ValueError::ValueError;
+};
+
 struct StepResult {
     double loss = 0;
     std::size_t correct = 0;
     std::size_t nfe_forward = 0, nfe_backward = 0;
     double seconds = 0;
 };
-/// One SGD step: forward, cross-entropy, backward, optimizer step.
+/// One SGD step: forward, cross-entropy, backward, optimizer step. Throws DivergenceError
+/// ("the loss became nan", "the gradient of '7.weight' holds inf at ...") before the step when the
+/// loss or a gradient is non-finite, and after it when a parameter became non-finite.
 StepResult train_step(Classifier& model, optim::Optimizer& optimizer, const Tensor<float>& images,
                       const std::vector<std::size_t>& labels);
 
@@ -59,6 +68,9 @@ struct EvalResult {
 };
 /// Accuracy over the whole dataset without recording a graph.
 EvalResult evaluate(Classifier& model, const Dataset& data, std::size_t batch_size, bool progress = false);
+
+/// The most epochs a run may ask for (--epochs) or a checkpoint may record (epochs_done).
+inline constexpr long kMaxEpochs = 100000;
 
 struct TrainOptions {
     std::string dataset = "mnist";
@@ -78,7 +90,8 @@ struct TrainOptions {
     std::size_t validation = 0;   ///< hold out the last N training images and evaluate on them, not the test set
     std::uint64_t seed = 0;
     std::string out = "out/mnist";
-    bool resume = false;
+    bool resume = false;          ///< continue the run in `out` (its checkpoint and log)
+    bool overwrite = false;       ///< replace the run in `out`; without it or resume, an occupied `out` is refused
     bool synthetic = false;       ///< train and test on synthetic_digits (no files needed)
     std::size_t max_steps = 0;    ///< stop each epoch after this many steps (0 = all)
 };
@@ -101,9 +114,20 @@ struct TrainSummary {
     double last_epoch_seconds = 0;
 };
 
+/// The files train() writes into TrainOptions::out.
+const std::vector<std::string>& run_outputs();
+
+/// Refuses a checkpoint before anything is loaded from it: IOError naming the file and the entry
+/// when epochs_done is not a whole number in [0, kMaxEpochs] or any entry (model or optimizer)
+/// holds NaN or Inf (the checkpoint of a diverged run).
+void check_checkpoint(const std::string& path);
+
 /// Trains and evaluates as the paper: SGD(momentum 0.9), lr · batch/128 decayed x0.1 three times
 /// (TrainOptions::schedule); checkpoint `out/checkpoint.npz` (model, optimizer, epochs done) written atomically
 /// after every epoch, `out/log.csv` and `out/{loss,accuracy,nfe}.png`.
+/// The folder is prepared first (examples::prepare_run_folder): an occupied one is refused unless
+/// resume or overwrite. A divergence (DivergenceError from train_step) or a failed solve stops the
+/// run with a DivergenceError naming the epoch and step; the last checkpoint on disk is left as it was.
 TrainSummary train(const TrainOptions& options);
 
 struct ToleranceRow {
