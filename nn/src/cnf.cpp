@@ -33,6 +33,9 @@ CNF::CNF(std::shared_ptr<TimeLayer> dynamics, std::size_t dim, CNFOptions opts)
     if (!(options.end_time > 0) || !std::isfinite(options.end_time))
         throw ValueError("CNF", "end_time must be finite and > 0, got " + std::to_string(options.end_time));
     if (options.probes < 1) throw ValueError("CNF", "probes must be >= 1, got " + std::to_string(options.probes));
+    for (auto [name, w] : {std::pair{"kinetic_weight", options.kinetic_weight}, {"jacobian_weight", options.jacobian_weight}})
+        if (!(w >= 0) || !std::isfinite(w))
+            throw ValueError("CNF", std::string(name) + " must be finite and >= 0, got " + std::to_string(w));
     register_module("dynamics", dynamics_);
     sqrt_end_time = Var::scalar(std::sqrt(options.end_time));
     if (options.learn_end_time) {

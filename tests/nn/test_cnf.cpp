@@ -314,4 +314,7 @@ TEST_CASE("CNF API: the regulariser comes with log p, the trace is a call argume
                          ShapeError);
     CHECK_THROWS_WITH_AS(exact.log_prob(Var(randn<double>({0, 2}))), doctest::Contains("empty batch"), ValueError);
     CHECK_THROWS_WITH_AS(nn::CNF(f, 0), doctest::Contains("dim must be > 0"), ValueError);
+    CHECK_THROWS_WITH_AS(nn::CNF(f, 2, {.kinetic_weight = std::nan("")}), doctest::Contains("kinetic_weight must be finite and >= 0"),
+                         ValueError);
+    CHECK_THROWS_WITH_AS(nn::CNF(f, 2, {.jacobian_weight = -1}), doctest::Contains("jacobian_weight"), ValueError);
 }
