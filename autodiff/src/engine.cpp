@@ -5,7 +5,9 @@
 // Var: that Var's grad_fn is the node itself, a reference cycle. The node keeps the output's
 // Value instead (a shared buffer, no copy) and BackwardContext::output() rebuilds a Var with
 // grad_fn = the node while the backward runs, so with create_graph the formula's use of the
-// output is differentiated along the right path.
+// output is differentiated along the right path. The node also notes the buffer's version, so
+// that a write to the output through a detached copy makes output() throw; see Note [Version
+// counters] in var.cpp.
 #include "odenet/autodiff/engine.hpp"
 
 #include <algorithm>

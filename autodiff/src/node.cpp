@@ -1,5 +1,6 @@
 #include "odenet/autodiff/node.hpp"
 
+#include <string>
 #include <vector>
 
 #include "odenet/autodiff/record.hpp"
@@ -40,11 +41,31 @@ void release_node(Node* node) noexcept {
     draining = false;
 }
 
+namespace {
+// See Note [Version counters] in var.cpp.
+[[noreturn]] void throw_version_mismatch(const std::string& what, const char* op, const Shape& shape,
+                                         std::uint32_t saved, std::uint32_t now) {
+    throw GraphError("backward", "one of the Vars needed for gradient computation has been modified by an in-place "
+                                 "operation: the " + what + " of '" + op + "' (shape " + shape_str(shape) +
+                                     ", version saved " + std::to_string(saved) + ", now " + std::to_string(now) +
+                                     "); change it after the backward, or compute with a copy");
+}
+}  // namespace
+
 Var BackwardContext::output() const {
     if (!saved_output_ || !saved_output_->defined()) {
         throw GraphError("BackwardContext::output", "this op did not save its output (record with SaveOutput::yes)");
     }
+    // Not a leaf, so never written through mutable_value(), but a detached copy shares its buffer.
+    if (const std::uint32_t now = saved_output_->version(); now != saved_output_version_) {
+        throw_version_mismatch("output", node_->name(), saved_output_->shape(), saved_output_version_, now);
+    }
     return Var(*saved_output_, NodePtr(node_));
+}
+
+void SavedVar::throw_modified(const BackwardContext& ctx) const {
+    throw_version_mismatch("input " + std::to_string(input_), ctx.node().name(), var_.shape(), version_,
+                           var_.version());
 }
 
 void throw_released(const char* op) {

@@ -13,6 +13,9 @@ struct VarImpl {
     VarImpl& operator=(const VarImpl&) = delete;
 
     Value value;
+    // Var::version() is value.version() + version_offset (mod 2^32): set_value() replaces the
+    // buffer but keeps the Var's version going up. See Note [Version counters] in var.cpp.
+    std::uint32_t version_offset = 0;
     bool requires_grad = false;
     NodePtr grad_fn;  // null for leaves
     Var grad;         // accumulated by backward()

@@ -2,6 +2,9 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
 
 #include "odenet/nn.hpp"
 
@@ -90,6 +93,32 @@ TEST_CASE("optimizer state follows a module converted with to()") {
     backward(sum(lin(ones({3, 2}, Dtype::float32))));
     sgd.step();  // the float64 momentum buffers are converted, not a DtypeError
     CHECK(sgd.state_dict()[2].second.dtype() == Dtype::float32);
+}
+
+TEST_CASE("an optimizer step between two backwards of a retained graph throws; a new forward does not") {
+    // The step writes the parameters in place (mutable_value); the second layer's gemm saved its
+    // weight for the gradient of its input. See Note [Version counters] in autodiff/src/var.cpp.
+    odenet::nn::Linear l1(2, 3), l2(3, 1);
+    std::vector<Var> params = l1.parameters();
+    for (const Var& p : l2.parameters()) params.push_back(p);
+    optim::Adam adam(params, {.lr = 0.1});
+    const Var x = ones({4, 2});
+    const std::uint32_t v0 = l2.weight.version();  // initialisation wrote it already
+    const Var loss = sum(square(l2(tanh(l1(x)))));
+    backward(loss, Var(), {.retain_graph = true});
+    adam.step();
+    try {
+        backward(loss);
+        FAIL("expected a GraphError");
+    } catch (const GraphError& e) {
+        CHECK(std::string(e.what()).find("in-place operation: the input 1 of 'gemm'") != std::string::npos);
+    }
+    for (int i = 0; i < 2; ++i) {  // the usual loop: each backward frees its graph before the step
+        adam.zero_grad();
+        backward(sum(square(l2(tanh(l1(x))))));
+        adam.step();
+    }
+    CHECK(l2.weight.version() == v0 + 3);
 }
 
 TEST_CASE("parameters without a gradient are skipped") {

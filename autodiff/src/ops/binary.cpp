@@ -39,18 +39,21 @@ Var sub(const Var& a, const Var& b) {
 // d(a b) = (gy b, gy a)
 Var mul(const Var& a, const Var& b) {
     Value y = binary_value(a, b, "mul", [](auto x, auto z) { return x * z; });
-    return record("mul", std::move(y), {&a, &b}, [a, b](const Var& gy, const BackwardContext& ctx) -> Grads {
-        return {ctx.needs(0) ? gy * b : Var(), ctx.needs(1) ? gy * a : Var()};
-    });
+    return record("mul", std::move(y), {&a, &b},
+                  [a = SavedVar(a, 0), b = SavedVar(b, 1)](const Var& gy, const BackwardContext& ctx) -> Grads {
+                      return {ctx.needs(0) ? gy * b.unpack(ctx) : Var(), ctx.needs(1) ? gy * a.unpack(ctx) : Var()};
+                  });
 }
 
 // d(a / b) = (gy / b, -gy a / b^2)
 Var div(const Var& a, const Var& b) {
     Value y = binary_value(a, b, "div", [](auto x, auto z) { return x / z; });
-    return record("div", std::move(y), {&a, &b}, [a, b](const Var& gy, const BackwardContext& ctx) -> Grads {
-        Var ga = gy / b;
-        return {ctx.needs(0) ? ga : Var(), ctx.needs(1) ? -(ga * a / b) : Var()};
-    });
+    return record("div", std::move(y), {&a, &b},
+                  [a = SavedVar(a, 0), b = SavedVar(b, 1)](const Var& gy, const BackwardContext& ctx) -> Grads {
+                      const Var& vb = b.unpack(ctx);
+                      Var ga = gy / vb;
+                      return {ctx.needs(0) ? ga : Var(), ctx.needs(1) ? -(ga * a.unpack(ctx) / vb) : Var()};
+                  });
 }
 
 // d(a^b) = (gy b a^(b-1), gy a^b log a)
@@ -58,8 +61,10 @@ Var pow(const Var& a, const Var& b) {
     Value y = binary_value(a, b, "pow", [](auto x, auto z) { return std::pow(x, z); });
     return record(
         "pow", std::move(y), {&a, &b},
-        [a, b](const Var& gy, const BackwardContext& ctx) -> Grads {
-            return {ctx.needs(0) ? gy * b * pow(a, b - 1.0) : Var(), ctx.needs(1) ? gy * ctx.output() * log(a) : Var()};
+        [a = SavedVar(a, 0), b = SavedVar(b, 1)](const Var& gy, const BackwardContext& ctx) -> Grads {
+            const Var& va = a.unpack(ctx);
+            return {ctx.needs(0) ? gy * b.unpack(ctx) * pow(va, b.unpack(ctx) - 1.0) : Var(),
+                    ctx.needs(1) ? gy * ctx.output() * log(va) : Var()};
         },
         SaveOutput::yes);
 }

@@ -576,10 +576,12 @@ Var conv2d(const Var& x, const Var& weight, const Var& bias, Conv2dOptions optio
         using T = typename std::decay_t<decltype(tx)>::value_type;
         return conv_forward(tx, tw, has_bias ? bias.value<T>().data() : nullptr, g);
     });
-    auto backward = [x, weight, options, has_bias](const Var& gy, const BackwardContext& ctx) -> Grads {
+    // The shapes are kept apart so that each gradient unpacks only the value it reads.
+    auto backward = [in_shape = x.shape(), w_shape = weight.shape(), x = SavedVar(x, 0), weight = SavedVar(weight, 1),
+                     options, has_bias](const Var& gy, const BackwardContext& ctx) -> Grads {
         Grads r(has_bias ? 3 : 2);
-        if (ctx.needs(0)) r[0] = conv2d_input_grad(gy, weight, x.shape(), options);
-        if (ctx.needs(1)) r[1] = conv2d_weight_grad(x, gy, weight.shape(), options);
+        if (ctx.needs(0)) r[0] = conv2d_input_grad(gy, weight.unpack(ctx), in_shape, options);
+        if (ctx.needs(1)) r[1] = conv2d_weight_grad(x.unpack(ctx), gy, w_shape, options);
         if (has_bias && ctx.needs(2)) r[2] = sum(gy, {0, 2, 3});
         return r;
     };
@@ -594,9 +596,10 @@ Var conv2d_input_grad(const Var& gy, const Var& weight, const Shape& input_shape
     Value dx = ops::map_values(gy, weight, "conv2d_input_grad",
                                [&](const auto& tg, const auto& tw) { return conv_input_grad(tg, tw, g); });
     return record("conv2d_input_grad", std::move(dx), {&gy, &weight},
-                  [gy, weight, options](const Var& gg, const BackwardContext& ctx) -> Grads {
-                      return {ctx.needs(0) ? conv2d(gg, weight, Var(), options) : Var(),
-                              ctx.needs(1) ? conv2d_weight_grad(gg, gy, weight.shape(), options) : Var()};
+                  [w_shape = weight.shape(), gy = SavedVar(gy, 0), weight = SavedVar(weight, 1), options](
+                      const Var& gg, const BackwardContext& ctx) -> Grads {
+                      return {ctx.needs(0) ? conv2d(gg, weight.unpack(ctx), Var(), options) : Var(),
+                              ctx.needs(1) ? conv2d_weight_grad(gg, gy.unpack(ctx), w_shape, options) : Var()};
                   });
 }
 
@@ -607,9 +610,10 @@ Var conv2d_weight_grad(const Var& x, const Var& gy, const Shape& weight_shape, C
     Value dw = ops::map_values(x, gy, "conv2d_weight_grad",
                                [&](const auto& tx, const auto& tg) { return conv_weight_grad(tx, tg, g); });
     return record("conv2d_weight_grad", std::move(dw), {&x, &gy},
-                  [x, gy, options](const Var& gg, const BackwardContext& ctx) -> Grads {
-                      return {ctx.needs(0) ? conv2d_input_grad(gy, gg, x.shape(), options) : Var(),
-                              ctx.needs(1) ? conv2d(x, gg, Var(), options) : Var()};
+                  [in_shape = x.shape(), x = SavedVar(x, 0), gy = SavedVar(gy, 1), options](
+                      const Var& gg, const BackwardContext& ctx) -> Grads {
+                      return {ctx.needs(0) ? conv2d_input_grad(gy.unpack(ctx), gg, in_shape, options) : Var(),
+                              ctx.needs(1) ? conv2d(x.unpack(ctx), gg, Var(), options) : Var()};
                   });
 }
 

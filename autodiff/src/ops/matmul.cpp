@@ -71,12 +71,13 @@ Var gemm(const Var& a, const Var& b, bool ta, bool tb) {
         throw ShapeError("gemm", "operands need rank >= 2, got " + shape_str(a.shape()) + " and " + shape_str(b.shape()));
     }
     Value y = ops::map_values(a, b, "matmul", [&](const auto& x, const auto& z) { return gemm_forward(x, z, ta, tb); });
-    return record("gemm", std::move(y), {&a, &b}, [a, b, ta, tb](const Var& g, const BackwardContext& ctx) -> Grads {
-        Var ga, gb;
-        if (ctx.needs(0)) ga = ta ? gemm(b, g, tb, true) : gemm(g, b, false, !tb);
-        if (ctx.needs(1)) gb = tb ? gemm(g, a, true, ta) : gemm(a, g, !ta, false);
-        return {ga, gb};
-    });
+    return record("gemm", std::move(y), {&a, &b},
+                  [a = SavedVar(a, 0), b = SavedVar(b, 1), ta, tb](const Var& g, const BackwardContext& ctx) -> Grads {
+                      Var ga, gb;
+                      if (ctx.needs(0)) ga = ta ? gemm(b.unpack(ctx), g, tb, true) : gemm(g, b.unpack(ctx), false, !tb);
+                      if (ctx.needs(1)) gb = tb ? gemm(g, a.unpack(ctx), true, ta) : gemm(a.unpack(ctx), g, !ta, false);
+                      return {ga, gb};
+                  });
 }
 
 Var matmul(const Var& a, const Var& b) {

@@ -206,7 +206,10 @@ Var group_norm(const Var& x, std::size_t groups, const Var& weight, const Var& b
         return forward_kernel(tx, L, has_w ? weight.value<T>().data() : nullptr, has_b ? bias.value<T>().data() : nullptr,
                               eps);
     });
-    auto backward = [x, weight, L, eps, has_w, has_b](const Var& gy, const BackwardContext& ctx) -> Grads {
+    auto backward = [sx = SavedVar(x, 0), sw = has_w ? SavedVar(weight, 1) : SavedVar(), L, eps, has_w, has_b](
+                        const Var& gy, const BackwardContext& ctx) -> Grads {
+        const Var& x = sx.unpack(ctx);
+        const Var& weight = sw.unpack(ctx);
         if (GradMode::enabled()) return composite_backward(x, weight, gy, L, eps, has_w, has_b);
         const bool need_dw = has_w && ctx.needs(1), need_db = has_b && ctx.needs(has_w ? 2 : 1);
         BackwardTensors t = x.value().visit([&](const auto& tx) {

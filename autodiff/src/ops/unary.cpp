@@ -21,12 +21,12 @@ enum class Uses { nothing, input, output };
 template <class Fwd, class Bwd>
 Var unary(const char* name, const Var& x, Fwd&& fwd, Bwd bwd, Uses uses) {
     Value y = ops::map_value(x, std::forward<Fwd>(fwd));
-    Var saved_x = uses == Uses::input ? x : Var();
+    SavedVar saved_x = uses == Uses::input ? SavedVar(x, 0) : SavedVar();
     const bool uses_output = uses == Uses::output;
     return record(
         name, std::move(y), {&x},
         [saved_x, bwd, uses_output](const Var& gy, const BackwardContext& ctx) -> Grads {
-            return {bwd(gy, saved_x, uses_output ? ctx.output() : Var())};
+            return {bwd(gy, saved_x.unpack(ctx), uses_output ? ctx.output() : Var())};
         },
         uses == Uses::output ? SaveOutput::yes : SaveOutput::no);
 }
@@ -89,9 +89,12 @@ Var tanh_backward(const Var& gy, const Var& y) {
         using T = typename std::decay_t<decltype(g)>::value_type;
         return broadcast_apply(g, t, [](T a, T b) { return a * (T(1) - b * b); }, "tanh_backward");
     });
-    return record("tanh_backward", std::move(out), {&gy, &y}, [gy, y](const Var& g, const BackwardContext& ctx) -> Grads {
-        return {ctx.needs(0) ? tanh_backward(g, y) : Var(), ctx.needs(1) ? g * gy * y * -2.0 : Var()};
-    });
+    return record("tanh_backward", std::move(out), {&gy, &y},
+                  [gy = SavedVar(gy, 0), y = SavedVar(y, 1)](const Var& g, const BackwardContext& ctx) -> Grads {
+                      const Var& vy = y.unpack(ctx);
+                      return {ctx.needs(0) ? tanh_backward(g, vy) : Var(),
+                              ctx.needs(1) ? g * gy.unpack(ctx) * vy * -2.0 : Var()};
+                  });
 }
 // d sigmoid(x)/dx = sigmoid(x) (1 - sigmoid(x))
 Var sigmoid(const Var& x) {

@@ -64,17 +64,44 @@ private:
 /// as a Var (its grad_fn is this node, so formulas that use it differentiate correctly).
 class BackwardContext {
 public:
-    BackwardContext(std::uint32_t needs, Node* node, const Value* saved_output)
-        : needs_(needs), node_(node), saved_output_(saved_output) {}
+    BackwardContext(std::uint32_t needs, Node* node, const Value* saved_output, std::uint32_t saved_output_version)
+        : needs_(needs), node_(node), saved_output_(saved_output), saved_output_version_(saved_output_version) {}
     /// The mask has 32 bits (the engine's); later inputs (a concat of many Vars) always count as
     /// needed, as the engine treats them. Shifting by >= 32 would be undefined.
     bool needs(std::size_t input) const { return input >= 32 || ((needs_ >> input) & 1u); }
+    /// The saved output; GraphError if it was not saved, or was changed in place since (through
+    /// a detached copy). See Note [Version counters] in var.cpp.
     Var output() const;
+    const Node& node() const { return *node_; }
 
 private:
     std::uint32_t needs_;
     Node* node_;
     const Value* saved_output_;
+    std::uint32_t saved_output_version_;
+};
+
+/// A Var that a backward formula keeps from the forward pass (PyTorch's SavedVariable): an op
+/// captures `SavedVar(a, i)` for its input i instead of `a`, and the formula calls unpack(ctx).
+/// unpack() throws GraphError naming the op and the input if the value was changed in place
+/// since it was saved, rather than let the formula compute with the new value. Only what a
+/// formula unpacks is checked. See Note [Version counters] in var.cpp.
+class SavedVar {
+public:
+    SavedVar() = default;
+    SavedVar(const Var& var, std::size_t input)
+        : var_(var), version_(var.version()), input_(static_cast<std::uint32_t>(input)) {}
+    const Var& unpack(const BackwardContext& ctx) const {
+        if (var_.version() != version_) throw_modified(ctx);
+        return var_;
+    }
+
+private:
+    [[noreturn]] void throw_modified(const BackwardContext& ctx) const;
+
+    Var var_;
+    std::uint32_t version_ = 0;
+    std::uint32_t input_ = 0;
 };
 
 /// A node whose backward is a lambda `Grads(const Var& grad_output, const BackwardContext&)`,
@@ -83,11 +110,15 @@ template <class F>
 class LambdaNode final : public Node {
 public:
     LambdaNode(const char* name, Edges&& edges, F backward, Value saved_output)
-        : Node(std::move(edges)), name_(name), backward_(std::move(backward)), saved_output_(std::move(saved_output)) {}
+        : Node(std::move(edges)),
+          name_(name),
+          backward_(std::move(backward)),
+          saved_output_(std::move(saved_output)),
+          saved_output_version_(saved_output_.version()) {}
     const char* name() const override { return name_; }
     Grads apply(const Var& grad_output, std::uint32_t needs) override {
         if (!backward_) throw_released(name_);
-        return (*backward_)(grad_output, BackwardContext(needs, this, &saved_output_));
+        return (*backward_)(grad_output, BackwardContext(needs, this, &saved_output_, saved_output_version_));
     }
     void release_saved() override {
         backward_.reset();
@@ -98,6 +129,7 @@ private:
     const char* name_;
     std::optional<F> backward_;
     Value saved_output_;
+    std::uint32_t saved_output_version_;
 };
 
 }  // namespace odenet

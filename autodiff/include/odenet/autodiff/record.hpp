@@ -1,7 +1,10 @@
 #pragma once
 // How an op puts itself on the tape. Ops compute their value on plain tensors, then call
 // record() with the backward formula written in differentiable Var ops, so that with
-// create_graph the backward is itself recorded (higher-order gradients for free).
+// create_graph the backward is itself recorded (higher-order gradients for free). A formula that
+// reads an input's value captures it as a SavedVar (node.hpp), never as a plain Var, and the
+// output through SaveOutput::yes: both make a backward after an in-place change of that value an
+// error rather than a wrong gradient (Note [Version counters] in var.cpp).
 #include <initializer_list>
 #include <vector>
 

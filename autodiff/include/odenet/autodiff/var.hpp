@@ -31,12 +31,18 @@ public:
     const Tensor<T>& value() const {
         return value().as<T>();
     }
-    /// The value for in-place update (optimizers, loading checkpoints). Only for leaves; a graph
-    /// that saved this value sees the change, so do it outside any graph still to be used.
+    /// The value for in-place update (optimizers, loading checkpoints). Only for leaves. Counts
+    /// as one in-place write (version() goes up): a backward through a graph that saved this Var
+    /// before the write then throws GraphError instead of using the new value.
     template <class T>
     Tensor<T>& mutable_value();
-    /// Replaces the value of a leaf (same role as mutable_value, any dtype or shape).
+    /// Replaces the value of a leaf (same role as mutable_value, any dtype or shape); counts as
+    /// an in-place write too.
     void set_value(Value value);
+    /// How many in-place writes this Var's value has seen (PyTorch's `_version`): mutable_value()
+    /// and set_value() on it, writes through its detached copies, which share the buffer. 0 if
+    /// undefined. See Note [Version counters] in var.cpp.
+    std::uint32_t version() const;
 
     Dtype dtype() const { return value().dtype(); }
     const Shape& shape() const { return value().shape(); }
