@@ -52,6 +52,7 @@ OdeintSolution odeint_named(const Dynamics& f, const Var& y0, const Var& ts, con
         if (params[i].requires_grad()) {
             p.params.push_back(params[i]);
             p.names.push_back(name);
+            p.versions.push_back(params[i].version());
         }
     }
     try {

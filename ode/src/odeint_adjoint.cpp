@@ -182,6 +182,7 @@ OdeintSolution adjoint_forward(const Problem& p) {
                     [problem = p, Yv, backward_stats, ts_dtype = p.ts.dtype()](const Var& gy,
                                                                                const BackwardContext& ctx) -> Grads {
                         forbid_create_graph(problem);
+                        check_versions(problem);
                         check_loss_gradient(gy.value(), problem.times, Grad::adjoint);
                         *backward_stats = {};
                         Grads g = adjoint_backward<T>(problem, Yv.as<T>(), gy.value().template as<T>(),

@@ -133,6 +133,7 @@ OdeintSolution checkpointed_forward(const Problem& p) {
                     [problem = p, cp = std::move(cp), states = std::move(states), backward_stats,
                      ts_dtype = p.ts.dtype()](const Var& gy, const BackwardContext& ctx) -> Grads {
                         forbid_create_graph(problem);
+                        check_versions(problem);
                         check_loss_gradient(gy.value(), problem.times, Grad::checkpointed);
                         *backward_stats = {};
                         Grads g = checkpointed_backward<T>(problem, cp, states, gy.value().template as<T>(),

@@ -79,6 +79,18 @@ void rethrow_forward(const SolverError& e, const Problem& problem) {
                       e.t(), e.h(), culprit.empty() ? e.reason() : e.reason() + "; " + culprit, e.component());
 }
 
+void check_versions(const Problem& problem) {
+    for (std::size_t i = 0; i < problem.params.size() && i < problem.versions.size(); ++i) {
+        const std::uint32_t now = problem.params[i].version();
+        if (now == problem.versions[i]) continue;
+        throw GraphError(std::string("odeint (") + grad_name(problem.options.grad) + ", backward)",
+                         "the dynamics' " + problem.names[i] + " (shape " + shape_str(problem.params[i].shape()) +
+                             ") was modified in place since the forward solve (version saved " +
+                             std::to_string(problem.versions[i]) + ", now " + std::to_string(now) +
+                             "); change it after the backward, or solve again");
+    }
+}
+
 void forbid_create_graph(const Problem& problem) {
     if (!GradMode::enabled()) return;
     throw GraphError(std::string("odeint (") + grad_name(problem.options.grad) + ", backward)",

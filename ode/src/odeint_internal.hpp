@@ -26,7 +26,13 @@ struct Problem {
     std::vector<Var> params;         ///< the trainable ones (requires_grad), in the caller's order
     std::vector<std::string> names;  ///< one per entry of params ("parameter 2" when unnamed)
     OdeintOptions options;
+    std::vector<std::uint32_t> versions{};  ///< params' versions at the forward (see check_versions)
 };
+
+/// Throws GraphError if a parameter was changed in place since the forward solve: the adjoint
+/// modes re-evaluate f with the parameters' current values, so the gradient would silently be
+/// that of other weights (the tape's SavedVar check, for the Vars these modes keep).
+void check_versions(const Problem& problem);
 
 // f(t, y) as a value, nothing recorded.
 template <class T>

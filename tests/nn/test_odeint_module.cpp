@@ -244,3 +244,17 @@ TEST_CASE("create_graph through the adjoint and checkpointed modes is a GraphErr
     Var g = grad(loss_of(nn::odeint(f, y0, kTimes, options(ode::Grad::direct, 1e-6))), y0, Var(), {.create_graph = true});
     CHECK(g.requires_grad());  // direct mode differentiates again
 }
+
+TEST_CASE("a parameter changed in place between the forward and the backward of an adjoint solve is an error") {
+    manual_seed(9);
+    auto f = std::make_shared<Mlp>();
+    for (ode::Grad mode : {ode::Grad::adjoint, ode::Grad::checkpointed}) {
+        CAPTURE(ode::grad_name(mode));
+        Var y0(randn<double>({3, 2}), true);
+        Var loss = loss_of(nn::odeint(f, y0, kTimes, options(mode, 1e-6)));
+        f->l1.weight.mutable_value<double>()(0, 0) += 1.0;  // e.g. an optimizer step in between
+        CHECK_THROWS_WITH_AS(backward(loss),
+                             doctest::Contains("the dynamics' parameter 'l1.weight' (shape (6, 2)) was modified in place"),
+                             GraphError);
+    }
+}
