@@ -1,5 +1,8 @@
 #include "op_registry.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include "odenet/core/random.hpp"
 
 namespace odenet::testing {
@@ -15,6 +18,11 @@ std::vector<Var> sample_inputs(const OpCase& c, std::uint64_t seed) {
         Tensor<double> t;
         switch (c.domain) {
             case Domain::any: t = randn<double>(s, gen); break;
+            case Domain::dyadic: {
+                t = randn<double>(s, gen);
+                for (double& x : t) x = std::clamp(std::round(x * 16.0), -63.0, 63.0) / 16.0;
+                break;
+            }
             case Domain::positive: t = uniform<double>(s, 0.5, 2.0, gen); break;
             case Domain::nonzero: {
                 t = uniform<double>(s, 0.5, 2.0, gen);
@@ -90,11 +98,15 @@ const std::vector<OpCase>& op_registry() {
         {"flatten", "(2,3,2,2) from axis 1", {{2, 3, 2, 2}}, Domain::any, [](const V& x) { return flatten(square(x[0]), 1); }},
         {"permute", "(2,3,4) to (4,2,3)", {{2, 3, 4}}, Domain::any, [](const V& x) { return permute(square(x[0]), {2, 0, 1}); }},
         {"transpose", "last two axes", {{2, 3, 4}}, Domain::any, [](const V& x) { return transpose(square(x[0])); }},
-        {"to_dtype", "float64 -> float32 -> float64", {{3, 4}}, Domain::any,
-         [](const V& x) { return to_dtype(square(to_dtype(x[0], Dtype::float32)), Dtype::float64); }, false,
-         // float32 rounding (1e-7 relative) swamps a 1e-6 central difference; a 1e-2 step and
-         // 1e-2 tolerance still catch a wrong formula (the derivative is O(1)).
-         {.eps = 1e-2, .atol = 1e-2, .rtol = 1e-2}},
+        // float64 -> float32 -> float64 rounds, which no float64 tolerance survives; on the dyadic
+        // grid it does not. Inputs, cotangents and step are multiples of 1/16 below 4 or 8 in size
+        // (at most 7 significant bits), so every float32 value and product here, forward and
+        // backward, first and second order, has at most 21 bits and is exact; the map is quadratic,
+        // so central differences with step 1/16 are exact too. Both sides then agree to float64
+        // rounding (the checks' default tolerances), and a wrong formula cannot hide in float32 noise.
+        {"to_dtype", "float64 -> float32 -> float64", {{3, 4}}, Domain::dyadic,
+         [](const V& x) { return to_dtype(square(to_dtype(x[0], Dtype::float32)), Dtype::float64); },
+         {.eps = 1.0 / 16, .dyadic = true}},
         // ---- index: concat, stack, slice, index_select and their adjoint ----
         {"concat", "3 inputs along axis 1", {{2, 1, 3}, {2, 2, 3}, {2, 3, 3}}, Domain::any,
          [](const V& x) { return concat({square(x[0]), x[1], x[2]}, 1); }},

@@ -15,6 +15,7 @@ enum class Domain {
     any,       // standard normal
     positive,  // uniform on [0.5, 2]
     nonzero,   // |x| in [0.5, 2], random sign: keeps abs, relu and division away from their kinks
+    dyadic,    // standard normal rounded to k/16 (at most 7 significant bits): exact in float32
 };
 
 struct OpCase {
@@ -23,8 +24,7 @@ struct OpCase {
     std::vector<Shape> shapes;
     Domain domain = Domain::any;
     std::function<Var(const std::vector<Var>&)> fn;
-    bool second_order = true;  // false only where the second derivative is 0 or undefined by design
-    GradcheckOptions tolerance{};  // the defaults, except where a row says why
+    GradcheckOptions tolerance{};  // the defaults (Note [gradcheck tolerances]), except where a row says why
 };
 
 const std::vector<OpCase>& op_registry();

@@ -170,23 +170,46 @@ TEST_CASE("a value feeding many paths is differentiated once per node, not once 
     CHECK(at(x.grad(), 0) == doctest::Approx(std::pow(4.0, 30)));
 }
 
-TEST_CASE("two threads build and differentiate independent graphs") {
+TEST_CASE("two threads build and differentiate their own graphs over shared leaves") {
     // Rule: a graph belongs to the thread that built it; graphs on different threads may share
-    // leaves (their accumulation is locked) but not intermediate Vars.
-    auto work = [](double start, double* out) {
-        Var x(Tensor<double>{start}, true);
-        Var y = x;
-        for (int i = 0; i < 20000; ++i) y = tanh(y) + x * 1e-3;
+    // leaves (their accumulation is locked) but not intermediate Vars. Here both threads' graphs
+    // use the same leaves w and x, and backward accumulates into them from both at once.
+    Var w(Tensor<double>{0.7}, true), x(Tensor<double>{0.3}, true);
+    auto work = [](Var w, Var x, double start) {
+        Var y(Tensor<double>{start});
+        for (int i = 0; i < 20000; ++i) y = tanh(y * w) + x * 1e-3;
         backward(sum(y));
-        *out = x.grad().item();
     };
-    double single = 0, a = 0, b = 0;
-    work(0.3, &single);
-    std::thread t1(work, 0.3, &a), t2(work, 0.3, &b);
+    // One thread's contributions alone, then both threads together: each thread's graph is the
+    // same computation, so the shared leaves get twice one thread's gradient. Each of the 20000
+    // uses of a leaf adds its contribution to the leaf as backward reaches it, so the two threads'
+    // 40000 additions interleave in some order: rounding differs by at most 40000 x 1.1e-16 =
+    // 4.4e-12 relative, hence 1e-10.
+    work(w, x, 0.3);
+    const double w_once = w.grad().item(), x_once = x.grad().item();
+    w.zero_grad();
+    x.zero_grad();
+    std::thread t1(work, w, x, 0.3), t2(work, w, x, 0.3);
     t1.join();
     t2.join();
-    CHECK(a == single);
-    CHECK(b == single);
+    CHECK(w.grad().item() == doctest::Approx(2 * w_once).epsilon(1e-10));
+    CHECK(x.grad().item() == doctest::Approx(2 * x_once).epsilon(1e-10));
+
+    // Many small backward passes racing to accumulate into one shared leaf: integer gradients
+    // add exactly in any order, so a lost update shows as a wrong total.
+    // 4096 entries make each in-place addition long enough for the threads to overlap in it.
+    Var shared(Tensor<double>(Shape{4096}, 0.0), true);
+    auto accumulate = [](Var leaf, double k) {
+        for (int i = 0; i < 10000; ++i) backward(sum(leaf * k));
+    };
+    std::thread a(accumulate, shared, 1.0), b(accumulate, shared, 2.0), c(accumulate, shared, 3.0);
+    a.join();
+    b.join();
+    c.join();
+    const auto& g = shared.grad().value<double>();
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < g.size(); ++i) wrong += g.data()[i] != 10000 * (1.0 + 2.0 + 3.0);
+    CHECK(wrong == 0);
 }
 
 TEST_CASE("a leaf may die before the backward of a graph that used it") {

@@ -5,9 +5,6 @@
 #include <regex>
 #include <set>
 
-#include <xtensor/xmath.hpp>
-
-#include "odenet/autodiff/record.hpp"
 #include "odenet/testing/gradcheck.hpp"
 #include "op_registry.hpp"
 
@@ -27,7 +24,6 @@ TEST_CASE("every op passes gradcheck") {
 
 TEST_CASE("every op passes gradgradcheck") {
     for (const OpCase& c : op_registry()) {
-        if (!c.second_order) continue;
         SUBCASE((c.op + ": " + c.label).c_str()) {
             const auto inputs = sample_inputs(c, 11);
             const auto result = gradgradcheck(c.fn, inputs, c.tolerance);
@@ -35,21 +31,6 @@ TEST_CASE("every op passes gradgradcheck") {
             CHECK(result.ok);
         }
     }
-}
-
-TEST_CASE("gradcheck catches a wrong derivative") {
-    // A hand-made op with a deliberately wrong backward (d sin = sin instead of cos): the
-    // checker must fail on it, or every test above could pass vacuously.
-    auto wrong_sin = [](const std::vector<Var>& x) {
-        Value y = x[0].value().visit([](const auto& t) -> Value { return Tensor<double>(xt::sin(t)); });
-        Var in = x[0];
-        return record("wrong_sin", std::move(y), {&in}, [in](const Var& gy, const BackwardContext&) -> Grads {
-            return {gy * sin(in)};
-        });
-    };
-    const auto result = gradcheck(wrong_sin, {Var(Tensor<double>{0.3, 1.2})});
-    CHECK_FALSE(result.ok);
-    CHECK(result.message.find("input 0") != std::string::npos);
 }
 
 TEST_CASE("README's op table lists exactly the ops in the registry") {

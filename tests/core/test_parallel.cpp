@@ -1,5 +1,7 @@
 // odenet's thread pool: every index runs exactly once, whatever the thread count and block
 // size; exceptions reach the caller; nested calls run inline; set_num_threads sizes the pool.
+// A bug here shows as a hang (a lost wake-up, a block never run): every case runs under a
+// Watchdog that fails it with "HANG: ..." after kHangLimit, well before ctest's TIMEOUT.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -11,10 +13,15 @@
 #include "odenet/core/blas_info.hpp"
 #include "odenet/core/error.hpp"
 #include "odenet/core/parallel.hpp"
+#include "support/watchdog.hpp"
 
 using namespace odenet;
 
 namespace {
+// The slowest case here takes 2 s on an idle machine; 120 s leaves room for a loaded one and
+// for the sanitizers.
+constexpr std::chrono::seconds kHangLimit{120};
+
 struct ThreadCount {  // restores the pool size when a test ends
     int before = num_threads();
     ~ThreadCount() { set_num_threads(before); }
@@ -22,6 +29,7 @@ struct ThreadCount {  // restores the pool size when a test ends
 }  // namespace
 
 TEST_CASE("parallel_for runs every index once, on several threads") {
+    odenet::test::Watchdog watchdog("parallel_for runs every index once, on several threads", kHangLimit);
     ThreadCount restore;
     for (int threads : {1, 2, 3}) {
         set_num_threads(threads);
@@ -59,6 +67,7 @@ TEST_CASE("parallel_for runs every index once, on several threads") {
 }
 
 TEST_CASE("parallel_for rethrows a block's exception and stays usable") {
+    odenet::test::Watchdog watchdog("parallel_for rethrows a block's exception and stays usable", kHangLimit);
     ThreadCount restore;
     set_num_threads(2);
     CHECK_THROWS_WITH_AS(parallel_for(10,
@@ -72,6 +81,7 @@ TEST_CASE("parallel_for rethrows a block's exception and stays usable") {
 }
 
 TEST_CASE("a parallel_for inside a block runs inline") {
+    odenet::test::Watchdog watchdog("a parallel_for inside a block runs inline", kHangLimit);
     ThreadCount restore;
     set_num_threads(2);
     std::atomic<int> total{0};
@@ -88,6 +98,7 @@ TEST_CASE("a parallel_for inside a block runs inline") {
 }
 
 TEST_CASE("set_num_threads rejects a count below one, and a call from inside a block") {
+    odenet::test::Watchdog watchdog("set_num_threads rejects a count below one, and a call from inside a block", kHangLimit);
     ThreadCount restore;
     CHECK_THROWS_AS(set_num_threads(0), ValueError);
     set_num_threads(2);
@@ -104,6 +115,7 @@ TEST_CASE("set_num_threads rejects a count below one, and a call from inside a b
 }
 
 TEST_CASE("parallel_for hands out every block whether the workers spin or sleep") {
+    odenet::test::Watchdog watchdog("parallel_for hands out every block whether the workers spin or sleep", kHangLimit);
     // Back-to-back calls find the workers spinning; a pause longer than their spin (Note [Spin
     // before sleeping], 100 us) lets them fall asleep, so the next call must wake them. A lost
     // wake-up hangs this test; a block run twice or not at all fails the count.
@@ -127,6 +139,7 @@ TEST_CASE("parallel_for hands out every block whether the workers spin or sleep"
 }
 
 TEST_CASE("set_num_threads on one thread while another calls parallel_for") {
+    odenet::test::Watchdog watchdog("set_num_threads on one thread while another calls parallel_for", kHangLimit);
     // Resizing from another thread must neither hang a caller nor lose a block (set_num_threads
     // without pool_mutex hangs this test). parallel_for also reads the pool's size under that
     // lock: a caller that read 3 threads and then ran on a pool shrunk to 1 would wait forever

@@ -49,12 +49,24 @@ TEST_CASE("ODEBlock: output shape, NFE, and the three gradient modes agree") {
         }
 }
 
-TEST_CASE("ODEBlock passes gradcheck through the solver (direct mode)") {
+TEST_CASE("ODEBlock passes gradcheck through the solver (direct mode), input and every parameter") {
+    // Fixed rk4 steps make the block a smooth function of x and of the weights (an adaptive step
+    // size would jump with them); the checked inputs replace the module's parameters for each
+    // evaluation, as torch.autograd.gradcheck does with functional_call.
     manual_seed(4);
     auto f = std::make_shared<Dynamics>();
     f->to(Dtype::float64);
     nn::ODEBlock block(f, {.t1 = 0.5,
                            .odeint = {.solver = {.method = ode::Method::rk4, .step_size = 0.05}, .grad = ode::Grad::direct}});
-    auto fn = [&](const std::vector<Var>& in) { return block(in[0]); };
-    CHECK(testing::gradcheck(fn, {Var(randn<double>({2, 3}))}).ok);
+    std::vector<Var*> params = {&f->l1.layer.weight, &f->l1.layer.bias, &f->l2.layer.weight, &f->l2.layer.bias};
+    REQUIRE(params.size() == block.parameters().size());
+    auto fn = [&](const std::vector<Var>& in) {
+        for (std::size_t i = 0; i < params.size(); ++i) *params[i] = in[i + 1];
+        return block(in[0]);
+    };
+    std::vector<Var> inputs = {Var(randn<double>({2, 3}))};
+    for (Var* p : params) inputs.push_back(p->detach());
+    const auto result = testing::gradcheck(fn, inputs);
+    INFO(result.message);
+    CHECK(result.ok);
 }

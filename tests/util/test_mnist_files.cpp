@@ -10,6 +10,7 @@
 #include <xtensor/xmath.hpp>
 
 #include "odenet/util/idx.hpp"
+#include "support/skip.hpp"
 
 using namespace odenet;
 using namespace odenet::util;
@@ -28,7 +29,7 @@ void check_dataset(const Expected& e) {
     const std::string suffix = e.suffix;
     if (!std::filesystem::exists(dir + "train-images-idx3-ubyte" + suffix)) {
         const std::string command = suffix.empty() ? "scripts/fetch-mnist" : "scripts/fetch-mnist --fashion";
-        MESSAGE("skipped: no " << dir << " (run " << command << ")");
+        odenet::test::skip("no " + dir + " (run " + command + ")");
         return;
     }
     const Tensor<float> train = load_images(dir + "train-images-idx3-ubyte" + suffix);

@@ -1,7 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <csignal>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "odenet/core/error.hpp"
 #include "odenet/util/png_image.hpp"
@@ -28,7 +34,7 @@ TEST_CASE("save_png then read back with libpng: size and pixels survive") {
     CHECK(back.bytes() == img.bytes());
 }
 
-TEST_CASE("save_png is atomic: it replaces the old file and leaves no temporary behind") {
+TEST_CASE("save_png replaces the old file and leaves no temporary behind") {
     odenet::test::TempDir dir;
     const std::string path = dir.file("b.png");
     Image(4, 4, kBlack).save_png(path);
@@ -40,6 +46,72 @@ TEST_CASE("save_png is atomic: it replaces the old file and leaves no temporary 
         ++files;
     }
     CHECK(files == 1);
+}
+
+TEST_CASE("save_png is atomic: a write killed midway leaves the old file intact") {
+    // A child process starts writing a large PNG over an existing one and is killed with SIGKILL
+    // as soon as its first bytes reach the folder; the old file must still read back whole. The
+    // 2400x2400 noise image compresses at a few tens of MB/s, so the write takes a good fraction
+    // of a second while the parent polls every 0.2 ms: the kill lands mid-write, and the test
+    // checks that it did (the child died of the signal, not by finishing).
+    odenet::test::TempDir dir;
+    const std::string path = dir.file("atomic.png");
+    Image old(5, 3, {10, 20, 30});
+    old.plot(2, 1, {200, 0, 0});
+    old.save_png(path);
+    const auto old_size = std::filesystem::file_size(path);
+    const auto old_time = std::filesystem::last_write_time(path);
+
+    Image big(2400, 2400, kBlack);
+    std::uint32_t state = 12345;  // xorshift noise: incompressible, so the write is slow
+    for (long y = 0; y < 2400; ++y)
+        for (long x = 0; x < 2400; ++x) {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            big.plot(x, y, {std::uint8_t(state), std::uint8_t(state >> 8), std::uint8_t(state >> 16)});
+        }
+
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        try {
+            big.save_png(path);
+        } catch (...) {
+            ::_exit(2);
+        }
+        ::_exit(0);
+    }
+    // Poll until the child has written something: a new file in the folder with bytes in it, or
+    // the target itself changed (a non-atomic writer truncates and rewrites it in place).
+    auto started = [&] {
+        for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path())) {
+            std::error_code ec;
+            if (e.path().filename() == "atomic.png") {
+                const auto size = std::filesystem::file_size(path, ec);
+                if (!ec && (size != old_size || std::filesystem::last_write_time(path, ec) != old_time)) return true;
+            } else if (std::filesystem::file_size(e.path(), ec) > 0 && !ec) {
+                return true;
+            }
+        }
+        return false;
+    };
+    bool seen = false;
+    for (int i = 0; i < 300000 && !seen; ++i) {  // at most a minute
+        seen = started();
+        if (!seen) ::usleep(200);
+    }
+    ::kill(child, SIGKILL);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(seen);
+    REQUIRE_MESSAGE(WIFSIGNALED(status), "the child finished its write before the kill: the test proves nothing");
+    CHECK(WTERMSIG(status) == SIGKILL);
+
+    const Image back = read_png(path);
+    CHECK(back.width() == 5);
+    CHECK(back.height() == 3);
+    CHECK(back.bytes() == old.bytes());
 }
 
 TEST_CASE("PNG failures are IOErrors naming the path") {
