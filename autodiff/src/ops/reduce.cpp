@@ -132,6 +132,7 @@ Var broadcast_to(const Var& x, const Shape& shape) {
     if (!broadcastable_to(x.shape(), shape)) {
         throw ShapeError("broadcast_to", "cannot broadcast shape " + shape_str(x.shape()) + " to " + shape_str(shape));
     }
+    numel(shape, "broadcast_to");  // a (1, 1) stretched to (2^32, 2^32) would wrap around to 0 elements
     Value y = ops::map_value(x, [&](const auto& t) {
         using T = typename std::decay_t<decltype(t)>::value_type;
         Tensor<T> out = xt::broadcast(t, shape);
