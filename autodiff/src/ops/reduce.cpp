@@ -64,8 +64,17 @@ Var sum(const Var& x, const std::vector<int>& axes, bool keepdims) {
     });
 }
 
+// An entry that averages no elements is 0/0. PyTorch returns NaN for it; we throw, so that an
+// empty batch cannot pass for a zero loss (the sum over it was 0) or a NaN far from its cause.
+// A result with no entries (mean over axis 1 of a (0, 0) tensor) is fine and empty.
 Var mean(const Var& x, const std::vector<int>& axes, bool keepdims) {
     const Reduction r = plan(x.shape(), axes, keepdims, "mean");
+    if (r.count == 0 && numel(r.result) > 0) {
+        std::string list;
+        for (int a : axes) list += (list.empty() ? "" : ", ") + std::to_string(a);
+        throw ValueError("mean", "axes {" + list + "} of a tensor of shape " + shape_str(x.shape()) +
+                                     " hold 0 elements: nothing to average");
+    }
     return sum(x, axes, keepdims) * (1.0 / static_cast<double>(std::max<std::size_t>(r.count, 1)));
 }
 
