@@ -198,11 +198,17 @@ std::vector<std::uint8_t> inflate_idx(const std::string& path) {
     if (data > std::numeric_limits<std::size_t>::max() - header - 1) {
         throw IOError("read_idx", path, "header says " + dims_str(dims) + " = too many bytes of data; not inflated");
     }
-    const std::size_t declared = header + data;
-    // Room for all of it at once (no copies on growth), up to a cap: a lying header may declare
-    // far more than the stream holds, and a reservation is not touched until data arrives.
-    bytes.reserve(std::min(declared + 1, std::size_t{256} << 20));
-    if (gz.append(bytes, declared + 1 - header)) {
+    const std::size_t declared = header + data, want = declared + 1 - header;
+    // The first MiB, then room for the rest at once (no copies as it grows) up to a cap: only a
+    // stream that holds at least a MiB gets the reservation, so a header that lies about a small
+    // stream costs nothing.
+    constexpr std::size_t kFirst = std::size_t{1} << 20, kReserveCap = std::size_t{256} << 20;
+    bool more = gz.append(bytes, std::min(want, kFirst));
+    if (more && want > kFirst) {
+        bytes.reserve(std::min(declared + 1, kReserveCap));
+        more = gz.append(bytes, want - kFirst);
+    }
+    if (more) {
         throw IOError("read_idx", path,
                       "the gzip stream inflates to more than the " + std::to_string(declared) +
                           " bytes its IDX header declares (" + std::to_string(header) + "-byte header, " +
