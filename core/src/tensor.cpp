@@ -1,5 +1,6 @@
 #include "odenet/core/tensor.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include "odenet/core/error.hpp"
@@ -18,23 +19,31 @@ std::string shape_str(const Shape& shape) {
 }
 
 // Note [Checked element counts]
-// xtensor computes a container's size as the plain product of its extents, in std::size_t, and
-// allocates that many elements. A shape such as (2^32, 2^32) wraps around to 0 and gives a
-// tensor whose shape promises 2^64 elements over an empty buffer; (SIZE_MAX, 2) wraps to
-// SIZE_MAX - 1, whose byte count wraps again, and the fill that follows writes past a 64-byte
-// block. So every shape that comes from outside (creation ops, reshape, broadcast_to, file
-// headers) goes through numel() or empty_tensor() first, which refuse such a shape by name.
-// Shapes derived from existing tensors (a reduction's result, a slice) are no larger than
-// their source and need no check. A 0 extent makes the count 0 whatever the other extents are,
-// as PyTorch's safe_multiplies_u64 does; such a tensor is never indexed.
+// xtensor computes a container's strides and size as running products of its extents, from the
+// last axis, in std::ptrdiff_t, and allocates that many elements. Nothing checks them: a shape
+// such as (2^32, 2^32) overflows (undefined behaviour; in practice it wraps to 0 and gives a
+// tensor whose shape promises 2^64 elements over an empty buffer), and (SIZE_MAX, 2) wraps to
+// SIZE_MAX - 1 elements, whose byte count wraps again, so the fill that follows writes past a
+// 64-byte block. So every shape that comes from outside (creation ops, reshape, broadcast_to,
+// file headers) goes through numel() or empty_tensor() first, which refuse such a shape by
+// name. The limit is xtensor's (and PyTorch's int64 numel): every running product from the last
+// axis must stay below 2^63. A 0 extent makes the products before it 0, so (2^40, 2^40, 0) is a
+// valid empty shape, but (0, 2^40, 2^40) is not: its strides overflow on the way to the 0.
+// Shapes derived from existing tensors (a reduction's result, a slice) are no larger than their
+// source and need no check.
 std::size_t numel(const Shape& shape, std::string_view where) {
+    constexpr auto kLimit = static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max());
     std::size_t n = 1;
-    bool overflow = false;
-    for (std::size_t extent : shape) {
-        if (extent == 0) return 0;
-        overflow = overflow || __builtin_mul_overflow(n, extent, &n);
+    for (std::size_t i = shape.size(); i-- > 0;) {
+        if (shape[i] == 0) return 0;
+        if (__builtin_mul_overflow(n, shape[i], &n) || n > kLimit) {
+            const bool empty = std::find(shape.begin(), shape.end(), std::size_t{0}) != shape.end();
+            throw ShapeError(std::string(where), "shape " + shape_str(shape) +
+                                                     (empty ? " has 0 elements but trailing extents whose product is 2^63 "
+                                                              "or more (its strides would overflow)"
+                                                            : " has 2^63 or more elements"));
+        }
     }
-    if (overflow) throw ShapeError(std::string(where), "shape " + shape_str(shape) + " has 2^64 or more elements");
     return n;
 }
 

@@ -1,5 +1,5 @@
-// Element counts: numel and empty_tensor refuse shapes whose element or byte count does not fit
-// in std::size_t (see Note [Checked element counts] in core/src/tensor.cpp), and every creation
+// Element counts: numel and empty_tensor refuse shapes whose element count reaches 2^63 or whose
+// byte count reaches 2^64 (see Note [Checked element counts] in core/src/tensor.cpp), and every creation
 // path in core goes through them.
 #include <doctest/doctest.h>
 
@@ -18,26 +18,33 @@ constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
 constexpr std::size_t k2to32 = std::size_t{1} << 32;
 }  // namespace
 
-TEST_CASE("numel: exact up to SIZE_MAX, ShapeError naming the caller beyond") {
-    CHECK(numel({kMax}) == kMax);
-    CHECK(numel({k2to32 - 1, k2to32 + 1}) == kMax);  // (2^32 - 1)(2^32 + 1) = 2^64 - 1
-    CHECK_THROWS_WITH_AS(numel({kMax, 2}, "zeros"), "zeros: shape (18446744073709551615, 2) has 2^64 or more elements",
+TEST_CASE("numel: exact below 2^63, ShapeError naming the caller from there on") {
+    constexpr std::size_t kLimit = std::numeric_limits<std::ptrdiff_t>::max();  // 2^63 - 1
+    CHECK(numel({kLimit}) == kLimit);
+    CHECK(numel({k2to32 / 2, k2to32 - 1}) == kLimit + 1 - k2to32 / 2);  // 2^31 (2^32 - 1)
+    CHECK_THROWS_WITH_AS(numel({kLimit + 1}), "numel: shape (9223372036854775808) has 2^63 or more elements", ShapeError);
+    CHECK_THROWS_WITH_AS(numel({kMax, 2}, "zeros"), "zeros: shape (18446744073709551615, 2) has 2^63 or more elements",
                          ShapeError);
     // (2^32, 2^32) wraps to 0 in plain arithmetic, so it would pass for an empty tensor.
-    CHECK_THROWS_WITH_AS(numel({k2to32, k2to32}), "numel: shape (4294967296, 4294967296) has 2^64 or more elements",
+    CHECK_THROWS_WITH_AS(numel({k2to32, k2to32}), "numel: shape (4294967296, 4294967296) has 2^63 or more elements",
                          ShapeError);
-    CHECK_THROWS_AS(numel({2, 2, k2to32, k2to32 / 4}), ShapeError);  // exactly 2^64
-    // A 0 extent makes the count 0 whatever comes before or after it (as PyTorch).
+    CHECK_THROWS_AS(numel({2, k2to32, k2to32 / 2}), ShapeError);  // exactly 2^64: wraps to 0
+    // A 0 extent makes the products before it 0 (xtensor multiplies from the last axis), so the
+    // extents before it may be anything; the ones after it must not overflow on the way.
     CHECK(numel({k2to32, k2to32, 0}) == 0);
-    CHECK(numel({0, kMax, kMax}) == 0);
+    CHECK(numel({kMax, kMax, 0, 5}) == 0);
+    CHECK_THROWS_WITH_AS(numel({0, k2to32, k2to32}, "zeros"),
+                         "zeros: shape (0, 4294967296, 4294967296) has 0 elements but trailing extents whose product "
+                         "is 2^63 or more (its strides would overflow)",
+                         ShapeError);
 }
 
 TEST_CASE_TEMPLATE("empty_tensor checks the element count and the byte count", T, float, double) {
     CHECK(empty_tensor<T>({2, 3}, "t").shape() == Shape{2, 3});
-    CHECK(empty_tensor<T>({0, kMax}, "t").size() == 0);
+    CHECK(empty_tensor<T>({kMax, 0}, "t").size() == 0);
     CHECK_THROWS_WITH_AS(empty_tensor<T>({kMax, 2}, "zeros"),
-                         "zeros: shape (18446744073709551615, 2) has 2^64 or more elements", ShapeError);
-    // Fits in size_t as elements but not as bytes.
+                         "zeros: shape (18446744073709551615, 2) has 2^63 or more elements", ShapeError);
+    // Below 2^63 elements but not below 2^64 bytes.
     const std::size_t n = kMax / sizeof(T) + 1;
     const std::string dtype = sizeof(T) == 4 ? "float32" : "float64";
     const std::string expected = "ones: shape (" + std::to_string(n) + ") of " + dtype + " needs 2^64 or more bytes";
@@ -56,9 +63,9 @@ TEST_CASE("the buffer allocator refuses a byte count that wraps (the backstop un
 TEST_CASE("random tensors: an overflowing shape is a ShapeError, not 0 elements") {
     Generator gen(1);
     CHECK_THROWS_WITH_AS(randn<double>({k2to32, k2to32}, gen),
-                         "randn: shape (4294967296, 4294967296) has 2^64 or more elements", ShapeError);
+                         "randn: shape (4294967296, 4294967296) has 2^63 or more elements", ShapeError);
     CHECK_THROWS_WITH_AS(uniform<float>({kMax, 2}, 0.0, 1.0, gen),
-                         "uniform: shape (18446744073709551615, 2) has 2^64 or more elements", ShapeError);
+                         "uniform: shape (18446744073709551615, 2) has 2^63 or more elements", ShapeError);
     CHECK_THROWS_WITH_AS(rademacher<double>({kMax / 4}, gen),
                          "rademacher: shape (4611686018427387903) of float64 needs 2^64 or more bytes", ShapeError);
     CHECK(randn<double>({0, 3}, gen).size() == 0);
@@ -66,9 +73,9 @@ TEST_CASE("random tensors: an overflowing shape is a ShapeError, not 0 elements"
 
 TEST_CASE("broadcast_shape and sum_to check the size of their result") {
     CHECK_THROWS_WITH_AS(broadcast_shape({k2to32, 1}, {1, k2to32}, "add"),
-                         "add: shape (4294967296, 4294967296) has 2^64 or more elements", ShapeError);
-    // An empty gradient broadcasts from any shape, however large.
-    const Tensor<double> g = Tensor<double>::from_shape({0, k2to32, k2to32});
-    CHECK_THROWS_WITH_AS(sum_to(g, {k2to32, k2to32}), "sum_to: shape (4294967296, 4294967296) has 2^64 or more elements",
-                         ShapeError);
+                         "add: shape (4294967296, 4294967296) has 2^63 or more elements", ShapeError);
+    // An empty gradient broadcasts from a shape however large: (2^32, 2^32, 1) to (2^32, 2^32, 0).
+    const Tensor<double> g = Tensor<double>::from_shape({k2to32, k2to32, 0});
+    CHECK_THROWS_WITH_AS(sum_to(g, {k2to32, k2to32, 1}),
+                         "sum_to: shape (4294967296, 4294967296, 1) has 2^63 or more elements", ShapeError);
 }

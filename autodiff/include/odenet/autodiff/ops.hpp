@@ -16,7 +16,7 @@ namespace odenet {
 
 // ---- creation (ops/creation.cpp; not differentiable: results are leaves) --------------------
 // Every creation op throws ShapeError naming it ("zeros: shape (18446744073709551615, 2) has
-// 2^64 or more elements") when the shape's element or byte count does not fit in std::size_t.
+// 2^63 or more elements") when the shape's element count reaches 2^63 or its bytes 2^64.
 Var zeros(const Shape& shape, Dtype dtype = Dtype::float64, bool requires_grad = false);
 Var ones(const Shape& shape, Dtype dtype = Dtype::float64, bool requires_grad = false);
 Var full(const Shape& shape, double value, Dtype dtype = Dtype::float64, bool requires_grad = false);
