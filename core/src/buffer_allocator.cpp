@@ -78,7 +78,8 @@ std::size_t size_class(std::size_t bytes) {
 }
 
 void* system_allocate(std::size_t bytes) {
-    // aligned_alloc wants a multiple of the alignment.
+    // aligned_alloc wants a multiple of the alignment; rounding SIZE_MAX up would wrap to 0.
+    if (bytes > SIZE_MAX - kBufferAlignment) throw std::bad_alloc();
     const std::size_t rounded = (bytes + kBufferAlignment - 1) / kBufferAlignment * kBufferAlignment;
     void* block = std::aligned_alloc(kBufferAlignment, rounded == 0 ? kBufferAlignment : rounded);
     if (!block) throw std::bad_alloc();

@@ -50,8 +50,8 @@ void manual_seed(std::uint64_t seed) { default_generator().seed(seed); }
 
 namespace {
 template <class T, class Draw>
-Tensor<T> fill(const Shape& shape, Draw&& draw) {
-    Tensor<T> out = Tensor<T>::from_shape(shape);
+Tensor<T> fill(const Shape& shape, const char* op, Draw&& draw) {
+    Tensor<T> out = empty_tensor<T>(shape, op);
     for (T& x : out) x = static_cast<T>(draw());
     return out;
 }
@@ -59,15 +59,15 @@ Tensor<T> fill(const Shape& shape, Draw&& draw) {
 
 template <class T>
 Tensor<T> randn(const Shape& shape, Generator& gen) {
-    return fill<T>(shape, [&] { return gen.normal(); });
+    return fill<T>(shape, "randn", [&] { return gen.normal(); });
 }
 template <class T>
 Tensor<T> uniform(const Shape& shape, double lo, double hi, Generator& gen) {
-    return fill<T>(shape, [&] { return lo + (hi - lo) * gen.uniform(); });
+    return fill<T>(shape, "uniform", [&] { return lo + (hi - lo) * gen.uniform(); });
 }
 template <class T>
 Tensor<T> rademacher(const Shape& shape, Generator& gen) {
-    return fill<T>(shape, [&] { return gen.rademacher(); });
+    return fill<T>(shape, "rademacher", [&] { return gen.rademacher(); });
 }
 
 template Tensor<float> randn(const Shape&, Generator&);

@@ -24,6 +24,7 @@ Shape broadcast_shape(const Shape& a, const Shape& b, std::string_view where) {
         }
         out[i] = ea == 1 ? eb : ea;
     }
+    numel(out, where);  // (2^32, 1) and (1, 2^32) broadcast to 2^64 elements
     return out;
 }
 
@@ -53,7 +54,10 @@ Tensor<T> sum_to(const Tensor<T>& g, const Shape& shape) {
         if (extent != 1 || gs[i] == 1) out_stride[i] = stride;
         stride *= extent;
     }
-    Tensor<T> out = xt::zeros<T>(shape);
+    // An empty g broadcasts from any shape, e.g. (2^40, 2^40) to (0, 2^40, 2^40), so the size of
+    // `shape` is not bounded by g's.
+    Tensor<T> out = empty_tensor<T>(shape, "sum_to");
+    out.fill(T(0));
     T* dst = out.data();
     const T* src = g.data();
     const std::size_t n = g.size();

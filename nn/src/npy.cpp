@@ -103,15 +103,24 @@ Value npy_decode(std::string_view bytes, const std::string& path, const std::str
     }
     if (!field(header, "fortran_order", path, what).starts_with("False")) fail(path, what, "Fortran order is not supported");
     const Shape shape = parse_shape(field(header, "shape", path, what), path, what);
-    const std::size_t n = numel(shape), item = f32 ? 4 : 8;
+    // Checked: a header's (4294967296, 4294967296) wraps around to 0 elements in plain size_t
+    // arithmetic and would then match an empty data section.
+    std::size_t n = 0, need = 0;
+    const std::size_t item = f32 ? 4 : 8;
+    try {
+        n = numel(shape, "npy");
+    } catch (const ShapeError& e) {
+        fail(path, what, e.message());
+    }
+    if (__builtin_mul_overflow(n, item, &need)) fail(path, what, "shape " + shape_str(shape) + " needs 2^64 or more bytes");
     const std::size_t have = bytes.size() - start - header_len;
-    if (have != n * item) {
-        fail(path, what, "data is " + std::to_string(have) + " bytes, expected " + std::to_string(n * item) + " for " +
-                             shape_str(shape) + (have < n * item ? " (truncated)" : ""));
+    if (have != need) {
+        fail(path, what, "data is " + std::to_string(have) + " bytes, expected " + std::to_string(need) + " for " +
+                             shape_str(shape) + (have < need ? " (truncated)" : ""));
     }
     const char* data = bytes.data() + start + header_len;
     auto make = [&]<class T>(T) {
-        Tensor<T> t(shape);
+        Tensor<T> t = empty_tensor<T>(shape, "npy");
         if (n) std::memcpy(t.data(), data, n * sizeof(T));
         return Value(std::move(t));
     };

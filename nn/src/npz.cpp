@@ -46,17 +46,18 @@ std::uint32_t crc_of(std::string_view data) {
 struct Reader {
     std::string_view bytes;
     const std::string& path;
-    std::uint64_t get(std::size_t at, int width) const {
-        if (at + width > bytes.size()) {
-            throw IOError("npz", path, "truncated: needs byte " + std::to_string(at + width) + " but the file has " +
-                                           std::to_string(bytes.size()) + " bytes");
+    // `at` may come from a zip64 field (any 64-bit value), so at + width is not formed first.
+    std::uint64_t get(std::uint64_t at, int width) const {
+        if (at > bytes.size() || static_cast<std::size_t>(width) > bytes.size() - at) {
+            const std::string end = at > bytes.size() ? "past byte " + std::to_string(at) : "byte " + std::to_string(at + width);
+            throw IOError("npz", path, "truncated: needs " + end + " but the file has " + std::to_string(bytes.size()) + " bytes");
         }
         std::uint64_t v = 0;
         for (int i = width - 1; i >= 0; --i) v = v << 8 | static_cast<unsigned char>(bytes[at + i]);
         return v;
     }
-    std::uint32_t u16(std::size_t at) const { return static_cast<std::uint32_t>(get(at, 2)); }
-    std::uint32_t u32(std::size_t at) const { return static_cast<std::uint32_t>(get(at, 4)); }
+    std::uint32_t u16(std::uint64_t at) const { return static_cast<std::uint32_t>(get(at, 2)); }
+    std::uint32_t u32(std::uint64_t at) const { return static_cast<std::uint32_t>(get(at, 4)); }
 };
 
 [[noreturn]] void corrupt(const std::string& path, const std::string& why) { throw IOError("npz", path, why); }
@@ -130,10 +131,11 @@ std::string_view entry_data(const Reader& r, const Entry& e) {
     }
     if (e.size != e.compressed) corrupt(r.path, "corrupt zip: stored entry '" + e.name + "' has two different sizes");
     if (r.u32(e.offset) != kLocalSig) corrupt(r.path, "corrupt zip: no local header for entry '" + e.name + "'");
+    // e.offset + 30 <= size after the reads above, so data cannot wrap; e.size (zip64) may be anything.
     const std::size_t data = e.offset + kLocalLen + r.u16(e.offset + 26) + r.u16(e.offset + 28);
-    if (data + e.size > r.bytes.size()) {
-        corrupt(r.path, "truncated: entry '" + e.name + "' needs bytes up to " + std::to_string(data + e.size) +
-                            " but the file has " + std::to_string(r.bytes.size()));
+    if (data > r.bytes.size() || e.size > r.bytes.size() - data) {
+        corrupt(r.path, "truncated: entry '" + e.name + "' has " + std::to_string(e.size) + " bytes from byte " +
+                            std::to_string(data) + " but the file has " + std::to_string(r.bytes.size()));
     }
     const std::string_view bytes = r.bytes.substr(data, e.size);
     if (crc_of(bytes) != e.crc) corrupt(r.path, "corrupt: entry '" + e.name + "' fails its CRC-32 check");

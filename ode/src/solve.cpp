@@ -22,17 +22,34 @@ std::string shape_message(const std::vector<std::size_t>& got, const std::vector
     return "shape " + shape_text(got) + " for a state of shape " + shape_text(want);
 }
 
+// Every bound is written so that NaN fails it. An infinite tolerance would accept any step:
+// rtol = atol = inf returned y(5) = 0.91 for a solution of 0.0067.
 void validate(const Options& o) {
     using detail::num;
     auto bad = [](const std::string& what) { throw ValueError("solve options", what); };
-    if (!(o.rtol >= 0.0) || !(o.atol >= 0.0)) bad("rtol and atol must be >= 0, got rtol = " + num(o.rtol) + ", atol = " + num(o.atol));
+    auto finite_nonnegative = [&](const char* name, double v) {
+        if (!(v >= 0.0) || !std::isfinite(v)) bad(std::string(name) + " must be finite and >= 0, got " + num(v));
+    };
+    finite_nonnegative("rtol", o.rtol);
+    finite_nonnegative("atol", o.atol);
     if (o.rtol == 0.0 && o.atol == 0.0) bad("rtol and atol cannot both be 0");
-    if (!(o.first_step >= 0.0)) bad("first_step must be >= 0, got " + num(o.first_step));
-    if (!(o.min_step >= 0.0)) bad("min_step must be >= 0, got " + num(o.min_step));
-    if (!(o.max_step > 0.0)) bad("max_step must be > 0, got " + num(o.max_step));
+    finite_nonnegative("first_step", o.first_step);
+    finite_nonnegative("min_step", o.min_step);
+    if (!(o.max_step > 0.0)) bad("max_step must be > 0 (inf for no limit), got " + num(o.max_step));
     if (o.min_step > o.max_step) bad("min_step " + num(o.min_step) + " > max_step " + num(o.max_step));
-    if (!(o.step_size >= 0.0) || !std::isfinite(o.step_size)) bad("step_size must be finite and >= 0, got " + num(o.step_size));
+    finite_nonnegative("step_size", o.step_size);
     if (o.max_steps == 0) bad("max_steps must be > 0");
+    // The controller's factors feed std::clamp(factor, min_factor, max_factor), which needs
+    // min_factor <= max_factor; a rejected step must shrink (min_factor < 1 <= max_factor).
+    const PIController& c = o.controller;
+    if (!(c.safety > 0.0) || !std::isfinite(c.safety)) bad("controller.safety must be finite and > 0, got " + num(c.safety));
+    if (!(c.min_factor > 0.0 && c.min_factor < 1.0)) bad("controller.min_factor must be in (0, 1), got " + num(c.min_factor));
+    if (!(c.max_factor >= 1.0) || !std::isfinite(c.max_factor)) {
+        bad("controller.max_factor must be finite and >= 1, got " + num(c.max_factor));
+    }
+    if (!std::isfinite(c.beta1) || !std::isfinite(c.beta2)) {
+        bad("controller.beta1 and beta2 must be finite, got " + num(c.beta1) + " and " + num(c.beta2));
+    }
 }
 
 namespace detail {

@@ -115,7 +115,46 @@ TEST_CASE("shape mismatch between f's output and y") {
 
 TEST_CASE("invalid options raise ValueError") {
     const Decay<double> p;
-    CHECK_THROWS_WITH_AS(solve(p, p.y0(), {0.0, 1.0}, {.rtol = -1.0}), doctest::Contains("rtol and atol must be >= 0"), ValueError);
-    CHECK_THROWS_WITH_AS(solve(p, p.y0(), {0.0, 1.0}, {.min_step = 1.0, .max_step = 0.1}), doctest::Contains("min_step"), ValueError);
-    CHECK_THROWS_WITH_AS(solve(p, p.y0(), {0.0, 1.0}, {.max_steps = 0}), doctest::Contains("max_steps"), ValueError);
+    CHECK_THROWS_WITH_AS(solve(p, p.y0(), {0.0, 1.0}, {.rtol = -1.0}), "solve options: rtol must be finite and >= 0, got -1",
+                         ValueError);
+    CHECK_THROWS_WITH_AS(solve(p, p.y0(), {0.0, 1.0}, {.min_step = 1.0, .max_step = 0.1}),
+                         "solve options: min_step 1 > max_step 0.1", ValueError);
+    CHECK_THROWS_WITH_AS(solve(p, p.y0(), {0.0, 1.0}, {.max_steps = 0}), "solve options: max_steps must be > 0", ValueError);
+    CHECK_THROWS_WITH_AS(solve(p, p.y0(), {0.0, 1.0}, {.rtol = 0.0, .atol = 0.0}),
+                         "solve options: rtol and atol cannot both be 0", ValueError);
+}
+
+// rtol = atol = inf accepted every step: y' = -y from y(0) = 1 gave y(5) = 0.91 (exact: 0.0067).
+// Every real-valued option is checked for NaN and infinity, naming the option and the value.
+TEST_CASE("non-finite options raise ValueError naming the option") {
+    const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
+    auto decay = [](double, const Tensor<double>& y) { return Tensor<double>(-y); };
+    const Tensor<double> y0 = {1.0};
+    auto error_of = [&](Options o) {
+        try {
+            solve(decay, y0, {0.0, 5.0}, o);
+        } catch (const ValueError& e) {
+            return std::string(e.what());
+        }
+        return std::string("no ValueError");
+    };
+    CHECK(error_of({.rtol = inf, .atol = inf}) == "solve options: rtol must be finite and >= 0, got inf");
+    CHECK(error_of({.rtol = 1e-6, .atol = inf}) == "solve options: atol must be finite and >= 0, got inf");
+    CHECK(error_of({.rtol = nan}) == "solve options: rtol must be finite and >= 0, got nan");
+    CHECK(error_of({.atol = nan}) == "solve options: atol must be finite and >= 0, got nan");
+    CHECK(error_of({.first_step = inf}) == "solve options: first_step must be finite and >= 0, got inf");
+    CHECK(error_of({.first_step = nan}) == "solve options: first_step must be finite and >= 0, got nan");
+    CHECK(error_of({.min_step = nan}) == "solve options: min_step must be finite and >= 0, got nan");
+    // min_step = inf slipped through min_step <= max_step when max_step was inf too.
+    CHECK(error_of({.min_step = inf}) == "solve options: min_step must be finite and >= 0, got inf");
+    CHECK(error_of({.max_step = nan}) == "solve options: max_step must be > 0 (inf for no limit), got nan");
+    CHECK(error_of({.step_size = -inf}) == "solve options: step_size must be finite and >= 0, got -inf");
+    CHECK(error_of({.controller = {.safety = nan}}) == "solve options: controller.safety must be finite and > 0, got nan");
+    CHECK(error_of({.controller = {.min_factor = 1.0}}) == "solve options: controller.min_factor must be in (0, 1), got 1");
+    CHECK(error_of({.controller = {.max_factor = inf}}) ==
+          "solve options: controller.max_factor must be finite and >= 1, got inf");
+    CHECK(error_of({.controller = {.beta2 = nan}}) == "solve options: controller.beta1 and beta2 must be finite, got 0.85 and nan");
+    // The defaults, and an infinite max_step (the default), remain valid; the answer is right.
+    const Solution<Tensor<double>> ok = solve(decay, y0, {0.0, 5.0}, Options{.rtol = 1e-8, .atol = 1e-10});
+    CHECK(ok.ys.back()(0) == doctest::Approx(std::exp(-5.0)).epsilon(1e-6));
 }

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
 #include <string>
@@ -55,6 +56,39 @@ std::string parse_error(const Bytes& b) {
 }
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// A gzip stream (zlib's deflate with the gzip wrapper, windowBits 15 + 16) of `head` followed by
+// `zeros` zero bytes, built in memory: 64 MiB of zeros deflate to about 64 KiB.
+Bytes gzip_of(const Bytes& head, std::size_t zeros) {
+    z_stream z{};
+    REQUIRE(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+    Bytes out, chunk(1 << 16), input = head;
+    auto pump = [&](int flush) {
+        int rc;
+        do {
+            z.next_out = chunk.data();
+            z.avail_out = static_cast<uInt>(chunk.size());
+            rc = deflate(&z, flush);
+            REQUIRE(rc != Z_STREAM_ERROR);
+            out.insert(out.end(), chunk.data(), chunk.data() + (chunk.size() - z.avail_out));
+        } while (z.avail_out == 0);
+        return rc;
+    };
+    z.next_in = input.data();
+    z.avail_in = static_cast<uInt>(input.size());
+    pump(Z_NO_FLUSH);
+    const Bytes block(1 << 20, 0);
+    for (std::size_t left = zeros; left > 0;) {
+        const std::size_t n = std::min(left, block.size());
+        z.next_in = const_cast<Bytef*>(block.data());
+        z.avail_in = static_cast<uInt>(n);
+        pump(Z_NO_FLUSH);
+        left -= n;
+    }
+    REQUIRE(pump(Z_FINISH) == Z_STREAM_END);
+    deflateEnd(&z);
+    return out;
+}
 
 }  // namespace
 
@@ -164,4 +198,78 @@ TEST_CASE("load_images and load_labels") {
 
     CHECK_THROWS_WITH_AS(load_images(dir.file("labels")), doctest::Contains("expected images"), IOError);
     CHECK_THROWS_WITH_AS(load_labels(dir.file("images.gz")), doctest::Contains("got 3 dimensions (2x2x3)"), IOError);
+}
+
+TEST_CASE("load_labels checks every label against the number of classes, naming file, index and value") {
+    odenet::test::TempDir dir;
+    Bytes labels = make_idx({6});  // 0 1 2 3 4 5
+    labels[8 + 3] = 12;
+    write_plain(dir.file("train-labels-idx1-ubyte"), labels);
+    CHECK_THROWS_WITH_AS(load_labels(dir.file("train-labels-idx1-ubyte")),
+                         ("load_labels: '" + dir.file("train-labels-idx1-ubyte") +
+                          "': label 12 at index 3 is not a class: expected 0..9 (10 classes)")
+                             .c_str(),
+                         IOError);
+    // The class count is a parameter: 13 classes admit the 12, 5 classes stop at the first 5 or more.
+    CHECK(load_labels(dir.file("train-labels-idx1-ubyte"), 13) == std::vector<std::size_t>{0, 1, 2, 12, 4, 5});
+    CHECK_THROWS_WITH_AS(load_labels(dir.file("train-labels-idx1-ubyte"), 5),
+                         doctest::Contains("label 12 at index 3 is not a class: expected 0..4 (5 classes)"), IOError);
+    CHECK_THROWS_WITH_AS(load_labels(dir.file("train-labels-idx1-ubyte"), 0),
+                         "load_labels: num_classes must be >= 1, got 0", ValueError);
+    // The last label too (the loop runs to the end), and through gzip.
+    Bytes last = make_idx({4});
+    last.back() = 10;
+    write_gzip(dir.file("last.gz"), last);
+    CHECK_THROWS_WITH_AS(load_labels(dir.file("last.gz")), doctest::Contains("label 10 at index 3"), IOError);
+}
+
+TEST_CASE("load_images and load_labels refuse an empty dataset") {
+    odenet::test::TempDir dir;
+    write_plain(dir.file("images"), make_idx({0, 28, 28}));
+    const std::string images = dir.file("images");
+    CHECK_THROWS_WITH_AS(load_images(images),
+                         ("load_images: '" + images + "': no images: header says 0x28x28 (an empty dataset)").c_str(),
+                         IOError);
+    write_plain(dir.file("flat"), make_idx({5, 0, 28}));
+    CHECK_THROWS_WITH_AS(load_images(dir.file("flat")), doctest::Contains("images of 0 pixels: header says 5x0x28"),
+                         IOError);
+    write_gzip(dir.file("labels.gz"), make_idx({0}));
+    CHECK_THROWS_WITH_AS(load_labels(dir.file("labels.gz")), doctest::Contains("no labels: header says 0 (an empty dataset)"),
+                         IOError);
+}
+
+// Note [Bounded inflation] in util/src/idx.cpp. The reader must stop one byte past what the
+// header declares. That it stopped is observable without timing anything: the error states
+// the byte count at which it stopped (7857), where inflating everything would have read
+// 64 MiB + 16 bytes first.
+TEST_CASE("read_idx: a gzip bomb is refused after the header-declared size, not inflated whole") {
+    odenet::test::TempDir dir;
+    Bytes header = {0, 0, 8, 3};
+    for (std::uint32_t d : {10u, 28u, 28u}) put_be32(header, d);
+    const Bytes bomb = gzip_of(header, std::size_t{64} << 20);
+    CHECK(bomb.size() < 256 * 1024);  // about 64 KiB: a ratio of 1000:1
+    write_plain(dir.file("bomb-idx3-ubyte.gz"), bomb);
+    const std::string path = dir.file("bomb-idx3-ubyte.gz");
+    CHECK_THROWS_WITH_AS(read_idx(path),
+                         ("read_idx: '" + path +
+                          "': the gzip stream inflates to more than the 7856 bytes its IDX header declares (16-byte "
+                          "header, 10x28x28 = 7840 bytes of data); stopped after 7857 bytes")
+                             .c_str(),
+                         IOError);
+    CHECK_THROWS_AS(load_images(path), IOError);
+
+    // One byte too many is enough; exactly the declared size is fine.
+    write_plain(dir.file("one-more.gz"), gzip_of(header, 7841));
+    CHECK_THROWS_WITH_AS(read_idx(dir.file("one-more.gz")), doctest::Contains("stopped after 7857 bytes"), IOError);
+    write_plain(dir.file("exact.gz"), gzip_of(header, 7840));
+    CHECK(read_idx(dir.file("exact.gz")).data.size() == 7840);
+
+    // A header whose data size overflows is refused before any data is inflated.
+    Bytes huge = {0, 0, 8, 8};
+    for (int i = 0; i < 8; ++i) put_be32(huge, 0xFFFFFFFFu);
+    write_plain(dir.file("huge.gz"), gzip_of(huge, std::size_t{1} << 20));
+    CHECK_THROWS_WITH_AS(read_idx(dir.file("huge.gz")), doctest::Contains("= too many bytes of data; not inflated"), IOError);
+    // A bad header stops the reading at 4 bytes, with parse_idx's message.
+    write_plain(dir.file("float.gz"), gzip_of({0, 0, 0x0D, 1}, std::size_t{1} << 20));
+    CHECK_THROWS_WITH_AS(read_idx(dir.file("float.gz")), doctest::Contains("unsupported type code 0x0D"), IOError);
 }

@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -71,13 +72,21 @@ Geometry geometry(const Shape& x, const Shape& w, Conv2dOptions opt, const char*
                                  shape_str(w) + " expects " + std::to_string(w[1]));
     }
     if (opt.stride == 0) throw ShapeError(op, "stride must be >= 1");
+    // A padding near SIZE_MAX / 2 would wrap the padded extents around; the padded input and the
+    // output are then sizes to check (see Note [Checked element counts] in core/src/tensor.cpp).
+    if (opt.padding > (std::numeric_limits<std::size_t>::max() - std::max(x[2], x[3])) / 2) {
+        throw ShapeError(op, "padding " + std::to_string(opt.padding) + " is too large for input " + shape_str(x));
+    }
     const std::size_t hp = x[2] + 2 * opt.padding, wp = x[3] + 2 * opt.padding;
     if (w[2] == 0 || w[3] == 0 || hp < w[2] || wp < w[3]) {
         throw ShapeError(op, "kernel " + shape_str(w) + " does not fit input " + shape_str(x) + " with padding " +
                                  std::to_string(opt.padding));
     }
-    return {x[0], x[1], x[2], x[3], w[0], w[2], w[3], (hp - w[2]) / opt.stride + 1, (wp - w[3]) / opt.stride + 1,
-            opt.stride, opt.padding};
+    const Geometry g{x[0], x[1], x[2], x[3], w[0], w[2], w[3], (hp - w[2]) / opt.stride + 1, (wp - w[3]) / opt.stride + 1,
+                     opt.stride, opt.padding};
+    numel({g.n, g.c, hp, wp}, op);
+    numel(g.output(), op);
+    return g;
 }
 
 // Output columns [lo, hi) of a row: a range of entries.

@@ -26,20 +26,23 @@ std::size_t normalize_axis(int axis, std::size_t rank, const char* op) {
 }  // namespace ops
 
 namespace {
-template <class T>
-Tensor<T> filled(const Shape& shape, double value) {
-    Tensor<T> t = Tensor<T>::from_shape(shape);
-    t.fill(static_cast<T>(value));
-    return t;
+// A leaf of `shape` filled with `value`; `op` names the caller in the ShapeError an overflowing
+// shape gives (see Note [Checked element counts] in core/src/tensor.cpp).
+Var filled(const Shape& shape, double value, Dtype dtype, bool requires_grad, const char* op) {
+    auto make = [&]<class T>(T) {
+        Tensor<T> t = empty_tensor<T>(shape, op);
+        t.fill(static_cast<T>(value));
+        return Var(std::move(t), requires_grad);
+    };
+    return dtype == Dtype::float32 ? make(float{}) : make(double{});
 }
 }  // namespace
 
 Var full(const Shape& shape, double value, Dtype dtype, bool requires_grad) {
-    if (dtype == Dtype::float32) return Var(filled<float>(shape, value), requires_grad);
-    return Var(filled<double>(shape, value), requires_grad);
+    return filled(shape, value, dtype, requires_grad, "full");
 }
-Var zeros(const Shape& shape, Dtype dtype, bool requires_grad) { return full(shape, 0.0, dtype, requires_grad); }
-Var ones(const Shape& shape, Dtype dtype, bool requires_grad) { return full(shape, 1.0, dtype, requires_grad); }
+Var zeros(const Shape& shape, Dtype dtype, bool requires_grad) { return filled(shape, 0.0, dtype, requires_grad, "zeros"); }
+Var ones(const Shape& shape, Dtype dtype, bool requires_grad) { return filled(shape, 1.0, dtype, requires_grad, "ones"); }
 Var full_like(const Var& x, double value) { return full(x.shape(), value, x.dtype()); }
 Var zeros_like(const Var& x) { return full_like(x, 0.0); }
 Var ones_like(const Var& x) { return full_like(x, 1.0); }
@@ -65,9 +68,9 @@ std::string num(double v) {
 // A float64 or float32 leaf with entries value(i), i = 0 .. n-1, each computed in double and
 // rounded once.
 template <class F>
-Var vector_of(std::size_t n, Dtype dtype, F&& value) {
+Var vector_of(std::size_t n, Dtype dtype, const char* op, F&& value) {
     auto build = [&]<class T>(T) {
-        Tensor<T> t = Tensor<T>::from_shape({n});
+        Tensor<T> t = empty_tensor<T>({n}, op);
         for (std::size_t i = 0; i < n; ++i) t.data()[i] = static_cast<T>(value(i));
         return Var(std::move(t));
     };
@@ -83,9 +86,9 @@ Var linspace(double start, double stop, std::size_t n, Dtype dtype) {
         throw ValueError("linspace",
                          "start and stop must be finite, got start " + num(start) + " and stop " + num(stop));
     }
-    if (n == 1) return vector_of(1, dtype, [&](std::size_t) { return start; });
+    if (n == 1) return vector_of(1, dtype, "linspace", [&](std::size_t) { return start; });
     const double h = (stop - start) / static_cast<double>(n - 1);
-    return vector_of(n, dtype, [&](std::size_t i) {
+    return vector_of(n, dtype, "linspace", [&](std::size_t i) {
         return i < n / 2 ? start + static_cast<double>(i) * h : stop - static_cast<double>(n - 1 - i) * h;
     });
 }
@@ -109,7 +112,7 @@ Var arange(double start, double stop, double step, Dtype dtype) {
         throw ValueError("arange", "start " + num(start) + ", stop " + num(stop) + ", step " + num(step) + " gives " +
                                        num(count) + " entries, too many");
     }
-    return vector_of(static_cast<std::size_t>(count), dtype,
+    return vector_of(static_cast<std::size_t>(count), dtype, "arange",
                      [&](std::size_t i) { return start + static_cast<double>(i) * step; });
 }
 

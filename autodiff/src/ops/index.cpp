@@ -46,7 +46,8 @@ Tensor<T> select_rows(const Tensor<T>& t, std::size_t axis, const std::vector<st
 template <class T>
 Tensor<T> add_rows(const Tensor<T>& g, std::size_t axis, const std::vector<std::size_t>& idx, std::size_t size) {
     const AxisSplit s = split_at(g.shape(), axis);
-    Tensor<T> out = xt::zeros<T>(with_extent(g.shape(), axis, size));
+    Tensor<T> out = empty_tensor<T>(with_extent(g.shape(), axis, size), "index_add");  // size is the caller's
+    out.fill(T(0));
     for (std::size_t o = 0; o < s.outer; ++o) {
         const T* src = g.data() + o * s.n * s.inner;
         T* dst = out.data() + o * size * s.inner;

@@ -64,8 +64,17 @@ Var sum(const Var& x, const std::vector<int>& axes, bool keepdims) {
     });
 }
 
+// An entry that averages no elements is 0/0. PyTorch returns NaN for it; we throw, so that an
+// empty batch cannot pass for a zero loss (the sum over it was 0) or a NaN far from its cause.
+// A result with no entries (mean over axis 1 of a (0, 0) tensor) is fine and empty.
 Var mean(const Var& x, const std::vector<int>& axes, bool keepdims) {
     const Reduction r = plan(x.shape(), axes, keepdims, "mean");
+    if (r.count == 0 && numel(r.result) > 0) {
+        std::string list;
+        for (int a : axes) list += (list.empty() ? "" : ", ") + std::to_string(a);
+        throw ValueError("mean", "axes {" + list + "} of a tensor of shape " + shape_str(x.shape()) +
+                                     " hold 0 elements: nothing to average");
+    }
     return sum(x, axes, keepdims) * (1.0 / static_cast<double>(std::max<std::size_t>(r.count, 1)));
 }
 
@@ -132,6 +141,7 @@ Var broadcast_to(const Var& x, const Shape& shape) {
     if (!broadcastable_to(x.shape(), shape)) {
         throw ShapeError("broadcast_to", "cannot broadcast shape " + shape_str(x.shape()) + " to " + shape_str(shape));
     }
+    numel(shape, "broadcast_to");  // a (1, 1) stretched to (2^32, 2^32) would wrap around to 0 elements
     Value y = ops::map_value(x, [&](const auto& t) {
         using T = typename std::decay_t<decltype(t)>::value_type;
         Tensor<T> out = xt::broadcast(t, shape);

@@ -11,7 +11,7 @@ namespace odenet {
 
 // The gradient of a reshape is the reshape back.
 Var reshape(const Var& x, const Shape& shape) {
-    if (numel(shape) != x.numel()) {
+    if (numel(shape, "reshape") != x.numel()) {  // checked: (2^32, 2^32) must not pass for 0 elements
         throw ShapeError("reshape", "cannot reshape " + shape_str(x.shape()) + " (" + std::to_string(x.numel()) +
                                         " elements) to " + shape_str(shape));
     }

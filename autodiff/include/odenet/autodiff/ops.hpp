@@ -15,6 +15,8 @@
 namespace odenet {
 
 // ---- creation (ops/creation.cpp; not differentiable: results are leaves) --------------------
+// Every creation op throws ShapeError naming it ("zeros: shape (18446744073709551615, 2) has
+// 2^63 or more elements") when the shape's element count reaches 2^63 or its bytes 2^64.
 Var zeros(const Shape& shape, Dtype dtype = Dtype::float64, bool requires_grad = false);
 Var ones(const Shape& shape, Dtype dtype = Dtype::float64, bool requires_grad = false);
 Var full(const Shape& shape, double value, Dtype dtype = Dtype::float64, bool requires_grad = false);
@@ -105,6 +107,10 @@ Var linear_combination(const std::vector<Var>& xs, const std::vector<double>& co
 /// Sum of all elements, shape ().
 Var sum(const Var& x);
 Var sum(const Var& x, const std::vector<int>& axes, bool keepdims = false);
+/// Mean of all elements, shape (). The mean over axes: ValueError naming "mean", the axes and
+/// the shape when a result entry would average 0 elements (an empty tensor, an empty batch):
+/// PyTorch returns NaN there, we refuse, so an empty batch cannot pass silently. A result with
+/// no entries (the mean over axis 1 of a (0, 0) tensor) is empty, not an error.
 Var mean(const Var& x);
 Var mean(const Var& x, const std::vector<int>& axes, bool keepdims = false);
 /// Maximum over one axis. The gradient goes to the first maximal entry.

@@ -3,6 +3,8 @@
 // through a per-thread cache instead of the C library. See Note [Buffer cache] in
 // core/src/buffer_allocator.cpp.
 #include <cstddef>
+#include <limits>
+#include <new>
 
 #include <xsimd/memory/xsimd_alignment.hpp>
 
@@ -28,7 +30,12 @@ public:
     template <class U>
     BufferAllocator(const BufferAllocator<U>&) noexcept {}
 
-    T* allocate(std::size_t n) { return static_cast<T*>(detail::buffer_allocate(n * sizeof(T))); }
+    /// Throws std::bad_array_new_length when n * sizeof(T) does not fit in std::size_t (as
+    /// std::allocator does), std::bad_alloc when the memory is not there.
+    T* allocate(std::size_t n) {
+        if (n > std::numeric_limits<std::size_t>::max() / sizeof(T)) throw std::bad_array_new_length();
+        return static_cast<T*>(detail::buffer_allocate(n * sizeof(T)));
+    }
     void deallocate(T* p, std::size_t n) noexcept { detail::buffer_deallocate(p, n * sizeof(T)); }
 
     template <class U>

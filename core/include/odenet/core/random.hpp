@@ -35,6 +35,8 @@ Generator& default_generator();
 /// Seeds the default generator. Same seed, same numbers.
 void manual_seed(std::uint64_t seed);
 
+/// Standard normal entries. Like uniform and rademacher, throws ShapeError naming the function
+/// when the shape's element or byte count does not fit in std::size_t.
 template <class T>
 Tensor<T> randn(const Shape& shape, Generator& gen = default_generator());
 /// Uniform on [lo, hi).

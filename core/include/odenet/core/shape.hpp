@@ -7,7 +7,8 @@
 
 namespace odenet {
 
-/// The shape two operands broadcast to. Throws ShapeError naming `where` and both shapes.
+/// The shape two operands broadcast to. Throws ShapeError naming `where` and both shapes, or the
+/// result when its element count does not fit in std::size_t.
 Shape broadcast_shape(const Shape& a, const Shape& b, std::string_view where = "broadcast");
 
 /// True when `from` broadcasts to `to` without changing `to`.
@@ -15,7 +16,7 @@ bool broadcastable_to(const Shape& from, const Shape& to);
 
 /// Sums `g` over the axes that broadcasting added or stretched, so the result has `shape`.
 /// This is the gradient of broadcast_to(x, g.shape()) with respect to x.
-/// Throws ShapeError when `shape` does not broadcast to g's shape.
+/// Throws ShapeError when `shape` does not broadcast to g's shape or its size overflows.
 template <class T>
 Tensor<T> sum_to(const Tensor<T>& g, const Shape& shape);
 

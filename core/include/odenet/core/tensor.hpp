@@ -3,6 +3,7 @@
 // type and its dtype tag. Everything in odenet that is not autodiff speaks in these types.
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include <xtensor/xarray.hpp>
 
@@ -37,7 +38,20 @@ const char* dtype_name(Dtype dtype);
 /// "(3, 1, 4)"; "()" for a scalar.
 std::string shape_str(const Shape& shape);
 
-/// Number of elements of a shape (1 for the scalar shape ()).
-std::size_t numel(const Shape& shape);
+/// Number of elements of a shape: 1 for the scalar shape (), 0 when an extent is 0. Throws
+/// ShapeError naming `where` and the shape when a product of its extents taken from the last
+/// axis (as xtensor computes strides, in std::ptrdiff_t) reaches 2^63, PyTorch's limit too.
+/// See Note [Checked element counts].
+std::size_t numel(const Shape& shape, std::string_view where = "numel");
+
+/// An uninitialised tensor of `shape`, its element count and byte size checked first: throws
+/// ShapeError naming `where` and the shape when numel throws or the bytes pass 2^64 (xtensor's
+/// from_shape would wrap around and allocate a short buffer). std::bad_alloc when the memory is
+/// not there. Every tensor whose shape comes from a caller is made by this.
+template <class T>
+Tensor<T> empty_tensor(const Shape& shape, std::string_view where);
+
+extern template Tensor<float> empty_tensor(const Shape&, std::string_view);
+extern template Tensor<double> empty_tensor(const Shape&, std::string_view);
 
 }  // namespace odenet

@@ -39,8 +39,10 @@ struct Options {
     std::function<void(const StepInfo&)> step_callback{};  ///< called after every attempted step
 };
 
-/// Throws ValueError naming the option unless tolerances are >= 0 (not both 0), steps are >= 0,
-/// min_step <= max_step and max_steps > 0.
+/// Throws ValueError naming the option and its value unless rtol, atol, first_step, min_step
+/// and step_size are finite and >= 0 (rtol and atol not both 0), max_step > 0 (inf allowed),
+/// min_step <= max_step, max_steps > 0, and the controller has a finite safety > 0,
+/// 0 < min_factor < 1 <= max_factor < inf and finite beta1, beta2. NaN fails every check.
 void validate(const Options& options);
 
 }  // namespace odenet::ode

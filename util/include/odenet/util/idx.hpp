@@ -30,18 +30,25 @@ inline constexpr std::size_t kIdxMaxDims = 8;
 
 /// Reads all bytes of a file, decompressing it when it starts with the gzip magic 1f 8b.
 /// Throws IOError for a missing or unreadable file and for a corrupt or truncated gzip stream.
+/// Unbounded: for IDX files use read_idx, which stops where the header says the data ends.
 std::vector<std::uint8_t> read_maybe_gzip(const std::string& path);
 
-/// read_maybe_gzip then parse_idx. Throws IOError naming the path.
+/// Reads and parses an IDX file, plain or gzip. A gzip stream is inflated header first, then
+/// to at most one byte past the size the header declares: a longer stream (a "gzip bomb") is an
+/// IOError stating the declared size, raised before more is inflated. Throws IOError naming the
+/// path for everything parse_idx and read_maybe_gzip reject.
 IdxArray read_idx(const std::string& path);
 
 /// MNIST-style images, shape (N, 1, rows, cols), pixel values scaled by 1/255 into [0, 1].
-/// Throws IOError unless the file holds a 3-dimensional unsigned-byte array.
+/// Throws IOError unless the file holds a 3-dimensional unsigned-byte array with N >= 1 images
+/// of at least one pixel (an empty dataset is refused).
 Tensor<float> load_images(const std::string& path);
 
-/// MNIST-style labels, one per example. Throws IOError unless the file holds a 1-dimensional
-/// unsigned-byte array.
-std::vector<std::size_t> load_labels(const std::string& path);
+/// MNIST-style labels, one per example, each checked to be below `num_classes` (10 for MNIST
+/// and Fashion-MNIST). Throws IOError unless the file holds a non-empty 1-dimensional
+/// unsigned-byte array of such labels (the message names the index and the value of the first
+/// bad one); ValueError for num_classes == 0.
+std::vector<std::size_t> load_labels(const std::string& path, std::size_t num_classes = 10);
 
 /// "60000x28x28".
 std::string dims_str(const std::vector<std::size_t>& dims);
