@@ -22,8 +22,9 @@ bool same(const Value& a, const Value& b) {
     if (a.dtype() != b.dtype() || a.shape() != b.shape() || a.size() != b.size()) return false;
     return a.visit([&](const auto& ta) {
         return b.visit([&](const auto& tb) {
-            // Bytes, not values: NaN payloads must survive too.
-            return std::memcmp(ta.data(), tb.data(), ta.size() * sizeof(ta.data()[0])) == 0;
+            // Bytes, not values: NaN payloads must survive too. An empty tensor's data() may be
+            // null, and memcmp on a null pointer is undefined even for 0 bytes.
+            return ta.size() == 0 || std::memcmp(ta.data(), tb.data(), ta.size() * sizeof(ta.data()[0])) == 0;
         });
     });
 }
