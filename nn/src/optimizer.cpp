@@ -104,7 +104,10 @@ void Optimizer::load_state_dict(const NamedTensors& state) {
     std::vector<std::vector<Value>> slots(params_.size(), std::vector<Value>(slot_names_.size()));
     std::vector<long> steps(params_.size(), 0);
     std::set<std::string> seen;
-    for (const auto& [key, value] : state) {
+    for (const auto& entry : state) {
+        // Named references, not a structured binding: clang before 16 cannot capture those.
+        const std::string& key = entry.first;
+        const auto& value = entry.second;
         auto bad = [&](const std::string& why) { return ValueError("Optimizer::load_state_dict", "'" + key + "' " + why); };
         if (!seen.insert(key).second) throw bad("appears twice");
         const bool scalar64 = value.dtype() == Dtype::float64 && value.size() == 1 && value.shape().empty();
