@@ -20,7 +20,7 @@
 
 #include <cstdlib>
 
-#include "odenet/core/blas_info.hpp"
+#include "odenet/core/parallel.hpp"
 #include "odenet/nn.hpp"
 
 namespace on = odenet;

@@ -9,7 +9,6 @@
 //  * The split of one ODE-Net dynamics evaluation (GroupNorm, ReLU, ConcatConv2d, twice, then
 //    GroupNorm), forward + backward: BM_OdeFunc_step against its parts, BM_Part_conv,
 //    BM_Part_group_norm, BM_Part_relu at the same shapes.
-// The conv benchmarks need the conv2d / group_norm / concat ops (ODENET_HAVE_CONV_OPS).
 //
 // Run: build/bench/bench_nn --benchmark_format=json (float32, as ODE-Net training).
 #include <benchmark/benchmark.h>
@@ -70,7 +69,6 @@ BENCHMARK(BM_Linear_step)->Args({128, 64})->Args({512, 256})->Args({1024, 1024})
 BENCHMARK(BM_Linear_nobias_step)->Args({128, 64})->Args({512, 256})->Args({1024, 1024})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Linear_gemm)->Args({128, 64})->Args({512, 256})->Args({1024, 1024})->Unit(benchmark::kMicrosecond);
 
-#ifdef ODENET_HAVE_CONV_OPS
 // ---- Conv2d ------------------------------------------------------------------------------------
 // Args: spatial size H (= W), kernel, stride, padding; batch 128, 64 -> 64 channels.
 constexpr std::size_t kBatch = 128, kChannels = 64;
@@ -177,7 +175,6 @@ BENCHMARK(BM_OdeFunc_step)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Part_conv)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Part_group_norm)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Part_relu)->Unit(benchmark::kMicrosecond);
-#endif  // ODENET_HAVE_CONV_OPS
 
 }  // namespace
 

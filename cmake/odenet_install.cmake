@@ -14,6 +14,7 @@ foreach(component ${ODENET_COMPONENTS} ${ODENET_OPTIONAL_COMPONENTS})
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${folder}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endforeach()
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY ${PROJECT_BINARY_DIR}/generated/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT odenetTargets NAMESPACE odenet:: DESTINATION ${config_dir})
 foreach(component ${ODENET_OPTIONAL_COMPONENTS})
   string(REPLACE "odenet_" "" name ${component})
@@ -21,7 +22,7 @@ foreach(component ${ODENET_OPTIONAL_COMPONENTS})
   install(EXPORT odenet-${name}Targets NAMESPACE odenet:: DESTINATION ${config_dir})
 endforeach()
 
-# Names a user may list after COMPONENTS that are always there (core, autodiff, ode, nn).
+# Names a user may list after COMPONENTS that are always there (core, autodiff, ode, odeint, nn).
 string(REPLACE "odenet_" "" ODENET_COMPONENT_NAMES "${ODENET_COMPONENTS}")
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/odenetConfig.cmake.in
   ${PROJECT_BINARY_DIR}/odenetConfig.cmake INSTALL_DESTINATION ${config_dir})

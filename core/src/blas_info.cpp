@@ -1,4 +1,5 @@
 #include "odenet/core/blas_info.hpp"
+#include "odenet/core/parallel.hpp"
 
 #include <cblas.h>
 

@@ -15,7 +15,6 @@
 
 #include <cblas.h>
 
-#include "odenet/core/blas_info.hpp"
 #include "odenet/core/parallel.hpp"
 
 namespace odenet {

@@ -17,7 +17,8 @@
 // instructions, no lock) for kSpin after its last block, watching the generation counter, and
 // only then sleeps; the caller likewise spins for its workers to finish before it sleeps. In the
 // common case of back-to-back calls both find the other awake, and a notify that finds no
-// sleeper makes no system call. An idle pool is asleep again within kSpin.
+// sleeper makes no system call. An idle pool is asleep again within kSpin. A host program that
+// runs its own threads next to odenet's may want less (set_spin_time, ODENET_SPIN_US).
 #include "odenet/core/parallel.hpp"
 
 #include <algorithm>
@@ -28,6 +29,7 @@
 #include <cstdlib>
 #include <exception>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -37,7 +39,6 @@
 #include <immintrin.h>
 #endif
 
-#include "odenet/core/blas_info.hpp"
 #include "odenet/core/error.hpp"
 
 namespace odenet {
@@ -47,8 +48,31 @@ namespace {
 thread_local bool in_region = false;
 
 // How long a worker, or a caller waiting for its workers, spins before it sleeps (Note [Spin
-// before sleeping]).
+// before sleeping]): kSpin, or ODENET_SPIN_US, or set_spin_time.
 constexpr auto kSpin = std::chrono::microseconds(100);
+constexpr auto kMaxSpin = std::chrono::microseconds(1'000'000);
+
+std::chrono::microseconds default_spin() {
+    const char* env = std::getenv("ODENET_SPIN_US");
+    if (!env) return kSpin;
+    char* end = nullptr;
+    const long long us = std::strtoll(env, &end, 10);
+    if (end == env || *end != '\0' || us < 0 || us > kMaxSpin.count())
+        throw ValueError("ODENET_SPIN_US", "'" + std::string(env) + "' is not a whole number of microseconds in [0, " +
+                                               std::to_string(kMaxSpin.count()) + "]");
+    return std::chrono::microseconds(us);
+}
+
+// Read by spinning threads without a lock. -1 until set_spin_time or the pool's creation sets
+// it: the environment is read then, on the caller's thread, so that a bad ODENET_SPIN_US is a
+// ValueError from the first parallel_for, not a failure before main.
+std::atomic<std::int64_t> spin_us{-1};
+
+void load_spin_setting() {
+    if (spin_us.load() >= 0) return;
+    std::int64_t unset = -1;
+    spin_us.compare_exchange_strong(unset, default_spin().count());
+}
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -59,7 +83,7 @@ inline void cpu_relax() {
 // Spins until ready() or kSpin has passed; returns ready().
 template <class Ready>
 bool spin_until(Ready&& ready) {
-    const auto deadline = std::chrono::steady_clock::now() + kSpin;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us.load(std::memory_order_relaxed));
     for (;;) {
         for (int i = 0; i < 64; ++i) {
             if (ready()) return true;
@@ -167,7 +191,7 @@ int default_threads() {
 std::mutex pool_mutex;  // serialises parallel_for callers from different threads and resizes
 
 Pool& pool() {
-    static Pool instance(default_threads());
+    static Pool instance((load_spin_setting(), default_threads()));
     return instance;
 }
 
@@ -201,5 +225,17 @@ void set_num_threads(int threads) {
 }
 
 int num_threads() { return pool().size(); }
+
+void set_spin_time(std::chrono::microseconds spin) {
+    if (spin.count() < 0 || spin > kMaxSpin)
+        throw ValueError("set_spin_time", "spin time must be in [0, " + std::to_string(kMaxSpin.count()) + "] µs, got " +
+                                              std::to_string(spin.count()) + " µs");
+    spin_us.store(spin.count());
+}
+
+std::chrono::microseconds spin_time() {
+    load_spin_setting();
+    return std::chrono::microseconds(spin_us.load());
+}
 
 }  // namespace odenet

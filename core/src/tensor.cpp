@@ -61,20 +61,3 @@ template Tensor<float> empty_tensor(const Shape&, std::string_view);
 template Tensor<double> empty_tensor(const Shape&, std::string_view);
 
 }  // namespace odenet
-// Note [Heap trimming]
-// A training step allocates and frees the same tensor sizes over and over. glibc returns the
-// top of the heap to the kernel whenever more than 128 KiB is free there (and serves blocks over
-// 128 KiB by mmap), so every step paid brk/munmap system calls, TLB flushes and fresh page faults:
-// in a profile of a 2-64-64-64-2 MLP step that was half of the time. Raising both thresholds
-// keeps freed memory in the process for reuse. This runs once, when the program starts.
-#include <malloc.h>
-
-namespace odenet {
-namespace {
-[[maybe_unused]] const bool heap_tuned = [] {
-    mallopt(M_MMAP_THRESHOLD, 256 * 1024 * 1024);
-    mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
-    return true;
-}();
-}  // namespace
-}  // namespace odenet

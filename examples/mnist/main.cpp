@@ -22,6 +22,7 @@ namespace ex = odenet::examples;
 // Every flag is checked as it is parsed (examples/common flags.hpp): a bad value ends the program
 // with one line naming the flag, the value and the allowed range, before any work.
 int main(int argc, char** argv) {
+    odenet::tune_heap_for_training();  // a training loop: keep freed memory for the next step
     CLI::App app{"ODE-Net / RK-Net / ResNet on MNIST, as the Neural ODE paper (Chen et al., 2018)"};
     ex::one_line_errors(app, "mnist");
     mn::TrainOptions o;
@@ -40,7 +41,7 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     ex::add_whole(app, "--epochs", o.epochs, 1, mn::kMaxEpochs, "train until this many epochs are done (a resumed run continues)");
     ex::add_whole(app, "--batch-size", o.batch_size, 1, kTrainImages,
-                  "images per step; --lr is scaled by batch/128 as in the paper's code (one epoch: 32, README)");
+                  "images per step; --lr is scaled by batch/128 as in the paper's code (one epoch: 32, docs/PERFORMANCE.md)");
     app.add_option("--lr", o.lr, "learning rate at batch 128 (scaled by batch/128)")
         ->check(ex::finite_number(positive))
         ->capture_default_str();

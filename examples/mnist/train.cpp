@@ -15,9 +15,9 @@
 #include "odenet/examples/run_folder.hpp"
 #include "odenet/nn.hpp"
 #include "odenet/util/csv_log.hpp"
-#include "odenet/util/idx.hpp"
-#include "odenet/util/plot.hpp"
 #include "odenet/util/progress.hpp"
+
+#include "run_log.hpp"
 
 namespace odenet::mnist {
 
@@ -25,9 +25,6 @@ namespace fs = std::filesystem;
 namespace util = odenet::util;
 
 namespace {
-
-constexpr std::size_t kSide = 28;
-constexpr std::size_t kPixels = kSide * kSide;
 
 double cpu_seconds() {
     timespec ts{};
@@ -37,15 +34,6 @@ double cpu_seconds() {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-std::string find_file(const std::string& dir, const std::string& name) {
-    for (const std::string& candidate : {dir + "/" + name, dir + "/" + name + ".gz"}) {
-        if (fs::exists(candidate)) return candidate;
-    }
-    throw IOError("mnist", dir + "/" + name + "[.gz]",
-                  "not found; run scripts/fetch-mnist (or scripts/fetch-mnist --fashion) from the odenet checkout, "
-                  "or point --data at the folder holding mnist/ and fashion-mnist/");
 }
 
 std::string number_name(double x) { return std::isnan(x) ? "nan" : x > 0 ? "inf" : "-inf"; }
@@ -62,97 +50,6 @@ std::size_t count_correct(const Var& logits, const std::vector<std::size_t>& lab
 }
 
 }  // namespace
-
-std::string dataset_dir(const std::string& data_root, const std::string& dataset) {
-    if (dataset == "mnist") return data_root + "/mnist";
-    if (dataset == "fashion") return data_root + "/fashion-mnist";
-    throw ValueError("mnist", "unknown dataset '" + dataset + "' (expected mnist or fashion)");
-}
-
-Dataset load_split(const std::string& data_root, const std::string& dataset, bool train, std::size_t limit) {
-    const std::string dir = dataset_dir(data_root, dataset);
-    const std::string prefix = train ? "train" : "t10k";
-    Dataset d;
-    d.images = util::load_images(find_file(dir, prefix + "-images-idx3-ubyte"));
-    d.labels = util::load_labels(find_file(dir, prefix + "-labels-idx1-ubyte"));
-    if (d.images.shape()[0] != d.labels.size() || d.images.shape()[2] != kSide || d.images.shape()[3] != kSide) {
-        throw IOError("mnist", dir, "images " + shape_str(d.images.shape()) + " do not match " +
-                                        std::to_string(d.labels.size()) + " labels of 28x28 images");
-    }
-    if (limit > 0 && limit < d.size()) {
-        d.labels.resize(limit);
-        Tensor<float> head = Tensor<float>::from_shape({limit, 1, kSide, kSide});
-        std::copy_n(d.images.data(), limit * kPixels, head.data());
-        d.images = std::move(head);
-    }
-    return d;
-}
-
-Dataset synthetic_digits(std::size_t n, std::uint64_t seed) {
-    Generator gen(seed);
-    Dataset d;
-    d.images = Tensor<float>::from_shape({n, 1, kSide, kSide});
-    d.labels.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        const std::size_t label = gen.below(10);
-        d.labels[i] = label;
-        float* img = d.images.data() + i * kPixels;
-        for (std::size_t p = 0; p < kPixels; ++p) img[p] = static_cast<float>(0.15 * gen.uniform());
-        // A 6x6 blob at one of 10 places on a 4x3 grid, jittered by up to 2 pixels.
-        const std::size_t y0 = 3 + (label / 4) * 8 + gen.below(3), x0 = 2 + (label % 4) * 6 + gen.below(3);
-        for (std::size_t y = y0; y < std::min(y0 + 6, kSide); ++y)
-            for (std::size_t x = x0; x < std::min(x0 + 6, kSide); ++x) img[y * kSide + x] = 1.0f;
-    }
-    return d;
-}
-
-Tensor<float> gather_images(const Dataset& data, const std::vector<std::size_t>& order, std::size_t begin,
-                            std::size_t end, Generator* crop) {
-    Tensor<float> out = Tensor<float>::from_shape({end - begin, 1, kSide, kSide});
-    for (std::size_t b = begin; b < end; ++b) {
-        const float* src = data.images.data() + order[b] * kPixels;
-        float* dst = out.data() + (b - begin) * kPixels;
-        if (!crop) {
-            std::copy_n(src, kPixels, dst);
-            continue;
-        }
-        // RandomCrop(28, padding=4): the crop's corner in the padded 36x36 image is (dy, dx) in
-        // [0, 8]², so output (y, x) reads input (y + dy - 4, x + dx - 4).
-        const int dy = static_cast<int>(crop->below(9)) - 4, dx = static_cast<int>(crop->below(9)) - 4;
-        for (int y = 0; y < int(kSide); ++y) {
-            const int sy = y + dy;
-            for (int x = 0; x < int(kSide); ++x) {
-                const int sx = x + dx;
-                dst[y * kSide + x] = sy >= 0 && sy < int(kSide) && sx >= 0 && sx < int(kSide) ? src[sy * kSide + sx] : 0.0f;
-            }
-        }
-    }
-    return out;
-}
-
-std::vector<std::size_t> gather_labels(const Dataset& data, const std::vector<std::size_t>& order, std::size_t begin,
-                                       std::size_t end) {
-    std::vector<std::size_t> out(end - begin);
-    for (std::size_t b = begin; b < end; ++b) out[b - begin] = data.labels[order[b]];
-    return out;
-}
-
-Dataset split_validation(Dataset& train, std::size_t n) {
-    if (n >= train.size()) {
-        throw ValueError("mnist", "--validation " + std::to_string(n) + " leaves no training images (the split has " +
-                                      std::to_string(train.size()) + ")");
-    }
-    const std::size_t keep = train.size() - n;
-    Dataset held;
-    held.images = Tensor<float>::from_shape({n, 1, kSide, kSide});
-    std::copy_n(train.images.data() + keep * kPixels, n * kPixels, held.images.data());
-    held.labels.assign(train.labels.begin() + std::ptrdiff_t(keep), train.labels.end());
-    Tensor<float> head = Tensor<float>::from_shape({keep, 1, kSide, kSide});
-    std::copy_n(train.images.data(), keep * kPixels, head.data());
-    train.images = std::move(head);
-    train.labels.resize(keep);
-    return held;
-}
 
 StepResult train_step(Classifier& model, optim::Optimizer& optimizer, const Tensor<float>& images,
                       const std::vector<std::size_t>& labels) {
@@ -211,93 +108,12 @@ EvalResult evaluate(Classifier& model, const Dataset& data, std::size_t batch_si
 
 namespace {
 
-const std::vector<std::string> kColumns = {"epoch",       "lr",          "train_loss",     "train_acc",
-                                           "test_loss",   "test_acc",    "nfe_forward",    "nfe_backward",
-                                           "test_nfe",    "epoch_seconds", "images_per_second", "eval_seconds"};
-
-// The rows of an existing log (to redraw the plots of a resumed run).
-std::vector<std::vector<double>> read_log(const std::string& path) {
-    std::vector<std::vector<double>> rows;
-    std::ifstream in(path);
-    std::string line;
-    if (!std::getline(in, line)) return rows;
-    while (std::getline(in, line)) {
-        std::vector<double> row;
-        std::stringstream ss(line);
-        std::string field;
-        while (std::getline(ss, field, ',')) row.push_back(std::strtod(field.c_str(), nullptr));
-        if (row.size() == kColumns.size()) rows.push_back(std::move(row));
-    }
-    return rows;
-}
-
-std::size_t column(const std::string& name) {
-    return static_cast<std::size_t>(std::find(kColumns.begin(), kColumns.end(), name) - kColumns.begin());
-}
-
-util::Series series(const std::vector<std::vector<double>>& rows, const std::string& label, const std::string& name) {
-    util::Series s{label};
-    for (const auto& r : rows) {
-        s.x.push_back(r[column("epoch")]);
-        s.y.push_back(r[column(name)]);
-    }
-    return s;
-}
-
-void draw_plots(const std::vector<std::vector<double>>& rows, const std::string& out) {
-    util::line_plot({series(rows, "train", "train_loss"), series(rows, "test", "test_loss")},
-                  {.log_y = true, .title = "cross-entropy", .x_label = "epoch"})
-        .save_png(out + "/loss.png");
-    util::line_plot({series(rows, "train", "train_acc"), series(rows, "test", "test_acc")},
-                  {.title = "accuracy", .x_label = "epoch"})
-        .save_png(out + "/accuracy.png");
-    util::line_plot({series(rows, "forward (train)", "nfe_forward"), series(rows, "backward (train)", "nfe_backward"),
-                   series(rows, "forward (test)", "test_nfe")},
-                  {.title = "function evaluations per batch", .x_label = "epoch"})
-        .save_png(out + "/nfe.png");
-}
-
 std::unique_ptr<Classifier> build(const TrainOptions& o) {
     manual_seed(o.seed);
     return std::make_unique<Classifier>(ModelOptions{.kind = o.model, .tol = o.tol});
 }
 
 }  // namespace
-
-// The paper decays at epochs 60, 100 and 140 of 160. "scaled" keeps those fractions of the run
-// (one epoch: steps 176, 294 and 411 of 469); with 160 epochs both schedules are the same. For
-// one epoch it is worse (94.38% against 97.72% test accuracy, README): the first decay comes
-// while the network is still at 50% training accuracy. "late" keeps lr 0.1 for four fifths of
-// the run and decays once, x0.1, for the last fifth: the recipe for short runs ('paper' never
-// decays in a run that short). One epoch, seeds 0 and 1: 98.64 and 97.99% against 98.01 and
-// 97.34% with 'paper'; the seed moves the result more than the schedule (README).
-double scheduled_lr(double base, const std::string& schedule, std::size_t epochs, std::size_t steps_per_epoch,
-                    std::size_t step) {
-    const std::size_t total = epochs * steps_per_epoch;
-    // The first step whose rate is decayed: ceil(total · num / den).
-    auto fraction = [total](std::size_t num, std::size_t den) { return long((total * num + den - 1) / den); };
-    optim::MultiStepOptions decays{.milestones = {}, .gamma = 0.1};
-    if (schedule == "scaled") {
-        decays.milestones = {fraction(3, 8), fraction(5, 8), fraction(7, 8)};
-    } else if (schedule == "paper") {
-        for (long epoch : {60, 100, 140}) decays.milestones.push_back(epoch * long(steps_per_epoch));
-    } else if (schedule == "late") {
-        decays.milestones = {fraction(4, 5)};
-    } else {
-        throw ValueError("mnist", "unknown schedule '" + schedule + "' (paper, scaled or late)");
-    }
-    return optim::multistep_lr(base, decays, long(step));
-}
-
-// Linear warm-up (Goyal et al. 2017, "Accurate, Large Minibatch SGD", from a tenth of the rate
-// here). At lr 0.1 and momentum 0.9 from the first step, a 1-epoch ODE-Net run sits for ~150 steps
-// near 50% training accuracy, for longer on some seeds than others: 200 warm-up steps lifted seeds
-// 1 and 2 from 97.99 and 97.63% to 98.55 and 98.54% test accuracy after one epoch, but on a
-// validation split it helped no more than the seed moves a run (README).
-double warmup_factor(std::size_t step, std::size_t warmup_steps) {
-    if (warmup_steps == 0) return 1.0;
-    return optim::warmup_lr(1.0, {.warmup_steps = long(warmup_steps), .start_factor = 0.1}, long(step));
-}
 
 // Note [Log and checkpoint]
 // Each epoch appends its row to log.csv first and only then saves checkpoint.npz (atomically), so
@@ -472,7 +288,7 @@ TrainSummary train(const TrainOptions& o) {
     if (o.resume) resume_from(*model, optimizer, ckpt, log_path);
     long saved_epochs = o.resume ? model->epochs_done() : -1;  // what checkpoint.npz holds; -1: none
     auto rows = o.resume ? read_log(log_path) : std::vector<std::vector<double>>{};
-    util::CsvLog log(log_path, kColumns, /*append=*/o.resume && fs::exists(log_path));
+    util::CsvLog log(log_path, log_columns(), /*append=*/o.resume && fs::exists(log_path));
 
     const std::size_t steps_per_epoch =
         std::min((train_set.size() + o.batch_size - 1) / o.batch_size, o.max_steps ? o.max_steps : SIZE_MAX);

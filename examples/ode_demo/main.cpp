@@ -83,6 +83,7 @@ void write_figure(const fs::path& path, const Var& t, const Var& true_y, const V
 }  // namespace
 
 int main(int argc, char** argv) {
+    odenet::tune_heap_for_training();  // a training loop: keep freed memory for the next step
     Config c;
     CLI::App app{"ode_demo: learn the spiral dy/dt = y^3 A with a neural ODE (torchdiffeq's ode_demo.py)"};
     auto option = [&](const char* name, auto& value, const char* help, const CLI::Validator& check) {

@@ -204,6 +204,7 @@ void add_flags(CLI::App& app, Config& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    odenet::tune_heap_for_training();  // a training loop: keep freed memory for the next step
     Config c;
     CLI::App app{"toy_density: a continuous normalizing flow (FFJORD) on a 2-D toy density"};
     ex::one_line_errors(app, "toy_density");

@@ -5,26 +5,21 @@
 
 #include "odenet/autodiff/grad_mode.hpp"
 #include "odenet/autodiff/ops.hpp"
+#include "odenet/core/enum_names.hpp"
 #include "odenet/core/error.hpp"
 #include "odenet/nn/odeint.hpp"
 
 namespace odenet::nn {
 
-const char* trace_name(Trace trace) { return trace == Trace::exact ? "exact" : "hutchinson"; }
+namespace {
+constexpr EnumNames kTraceNames{std::array{std::pair{Trace::exact, "exact"}, std::pair{Trace::hutchinson, "hutchinson"}}};
+constexpr EnumNames kNoiseNames{std::array{std::pair{Noise::rademacher, "rademacher"}, std::pair{Noise::gaussian, "gaussian"}}};
+}  // namespace
 
-Trace trace_from_name(const std::string& name) {
-    for (Trace t : {Trace::exact, Trace::hutchinson})
-        if (name == trace_name(t)) return t;
-    throw ValueError("trace_from_name", "unknown trace estimator '" + name + "'; valid: exact, hutchinson");
-}
-
-const char* noise_name(Noise noise) { return noise == Noise::rademacher ? "rademacher" : "gaussian"; }
-
-Noise noise_from_name(const std::string& name) {
-    for (Noise n : {Noise::rademacher, Noise::gaussian})
-        if (name == noise_name(n)) return n;
-    throw ValueError("noise_from_name", "unknown noise '" + name + "'; valid: rademacher, gaussian");
-}
+const char* trace_name(Trace trace) { return kTraceNames.name(trace); }
+Trace trace_from_name(const std::string& name) { return kTraceNames.parse(name, "trace_from_name", "trace estimator"); }
+const char* noise_name(Noise noise) { return kNoiseNames.name(noise); }
+Noise noise_from_name(const std::string& name) { return kNoiseNames.parse(name, "noise_from_name", "noise"); }
 
 CNF::CNF(std::shared_ptr<TimeLayer> dynamics, std::size_t dim, CNFOptions opts)
     : options(std::move(opts)), dynamics_(std::move(dynamics)), dim_(dim) {

@@ -1,16 +1,19 @@
 // FFJORD's toy dynamics: a stack of ConcatSquashLinear layers (see cnf.hpp).
 #include "odenet/autodiff/ops.hpp"
+#include "odenet/core/enum_names.hpp"
 #include "odenet/core/error.hpp"
 #include "odenet/nn/cnf.hpp"
 
 namespace odenet::nn {
 
-const char* activation_name(Activation a) { return a == Activation::tanh ? "tanh" : "softplus"; }
+namespace {
+constexpr EnumNames kActivationNames{
+    std::array{std::pair{Activation::tanh, "tanh"}, std::pair{Activation::softplus, "softplus"}}};
+}  // namespace
 
+const char* activation_name(Activation a) { return kActivationNames.name(a); }
 Activation activation_from_name(const std::string& name) {
-    for (Activation a : {Activation::tanh, Activation::softplus})
-        if (name == activation_name(a)) return a;
-    throw ValueError("activation_from_name", "unknown activation '" + name + "'; valid: tanh, softplus");
+    return kActivationNames.parse(name, "activation_from_name", "activation");
 }
 
 ConcatSquashMLP::ConcatSquashMLP(std::size_t dim, const std::vector<std::size_t>& hidden, Activation activation,

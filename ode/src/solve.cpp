@@ -1,5 +1,5 @@
 // The non-template parts of solve(): option and time checks, and the failure messages.
-#include "odenet/ode/integrator.hpp"
+#include "odenet/ode/detail/integrator.hpp"
 #include "odenet/ode/solve.hpp"
 
 #include <algorithm>

@@ -141,37 +141,4 @@ std::vector<std::vector<double>> hairer_leading_vectors(const std::vector<double
 
 }  // namespace detail
 
-namespace {
-constexpr std::array<std::pair<Method, std::string_view>, 10> kNames{{
-    {Method::euler, "euler"},   {Method::midpoint, "midpoint"},   {Method::heun, "heun"},
-    {Method::rk4, "rk4"},       {Method::rk4_38, "rk4_38"},       {Method::bosh3, "bosh3"},
-    {Method::fehlberg2, "fehlberg2"}, {Method::dopri5, "dopri5"}, {Method::tsit5, "tsit5"},
-    {Method::dop853, "dop853"},
-}};
-}  // namespace
-
-std::string_view method_name(Method method) {
-    for (const auto& [m, name] : kNames)
-        if (m == method) return name;
-    return "unknown";
-}
-
-Method method_from_name(std::string_view name) {
-    std::string valid;
-    for (const auto& [m, n] : kNames) {
-        if (n == name) return m;
-        valid += (valid.empty() ? "" : ", ") + std::string(n);
-    }
-    throw ValueError("method_from_name", "unknown method '" + std::string(name) + "'; valid names: " + valid);
-}
-
-const std::vector<Method>& all_methods() {
-    static const std::vector<Method> methods = [] {
-        std::vector<Method> m;
-        for (const auto& entry : kNames) m.push_back(entry.first);
-        return m;
-    }();
-    return methods;
-}
-
 }  // namespace odenet::ode

@@ -1,7 +1,12 @@
-// The coefficients of every method, as data. Each block cites where its numbers are published;
-// validate() checks the consistency identities in tests/ode/test_tableaus.cpp.
+// The coefficients of every method, as data, and the registry that names them (Note [Method
+// registry]). Each block cites where its numbers are published; validate() checks the
+// consistency identities in tests/ode/test_tableaus.cpp.
+#include <iterator>
 #include <map>
 #include <mutex>
+#include <string>
+
+#include "odenet/core/error.hpp"
 
 #include "odenet/ode/tableau.hpp"
 #include "tableau_build.hpp"
@@ -12,39 +17,38 @@ namespace {
 
 using detail::Poly;
 
-ButcherTableau fixed(std::string name, int order, std::vector<double> c, std::vector<std::vector<double>> a,
-                     std::vector<double> b) {
-    ButcherTableau t{.name = std::move(name), .order = order, .error_order = 0, .c = std::move(c),
+ButcherTableau fixed(int order, std::vector<double> c, std::vector<std::vector<double>> a, std::vector<double> b) {
+    ButcherTableau t{.order = order, .error_order = 0, .c = std::move(c),
                      .a = std::move(a), .b = std::move(b)};
     t.dense = hermite_dense(t.b);
     return t;
 }
 
 // Forward Euler; Euler (1768).
-ButcherTableau make_euler() { return fixed("euler", 1, {0.0}, {{}}, {1.0}); }
+ButcherTableau make_euler() { return fixed(1, {0.0}, {{}}, {1.0}); }
 
 // Explicit midpoint rule (Runge 1895); Hairer, Norsett & Wanner I, Sec. II.1, Table 1.1.
-ButcherTableau make_midpoint() { return fixed("midpoint", 2, {0.0, 0.5}, {{}, {0.5}}, {0.0, 1.0}); }
+ButcherTableau make_midpoint() { return fixed(2, {0.0, 0.5}, {{}, {0.5}}, {0.0, 1.0}); }
 
 // Heun's method (explicit trapezoidal rule), HNW I, Sec. II.1, Table 1.1.
-ButcherTableau make_heun() { return fixed("heun", 2, {0.0, 1.0}, {{}, {1.0}}, {0.5, 0.5}); }
+ButcherTableau make_heun() { return fixed(2, {0.0, 1.0}, {{}, {1.0}}, {0.5, 0.5}); }
 
 // The classic fourth-order method, Kutta (1901); HNW I, Sec. II.1, Table 1.2 (left).
 ButcherTableau make_rk4() {
-    return fixed("rk4", 4, {0.0, 0.5, 0.5, 1.0}, {{}, {0.5}, {0.0, 0.5}, {0.0, 0.0, 1.0}},
+    return fixed(4, {0.0, 0.5, 0.5, 1.0}, {{}, {0.5}, {0.0, 0.5}, {0.0, 0.0, 1.0}},
                  {1.0 / 6, 1.0 / 3, 1.0 / 3, 1.0 / 6});
 }
 
 // Kutta's 3/8 rule (1901); HNW I, Sec. II.1, Table 1.2 (right).
 ButcherTableau make_rk4_38() {
-    return fixed("rk4_38", 4, {0.0, 1.0 / 3, 2.0 / 3, 1.0}, {{}, {1.0 / 3}, {-1.0 / 3, 1.0}, {1.0, -1.0, 1.0}},
+    return fixed(4, {0.0, 1.0 / 3, 2.0 / 3, 1.0}, {{}, {1.0 / 3}, {-1.0 / 3, 1.0}, {1.0, -1.0, 1.0}},
                  {1.0 / 8, 3.0 / 8, 3.0 / 8, 1.0 / 8});
 }
 
 // Bogacki & Shampine (1989), "A 3(2) pair of Runge-Kutta formulas", Appl. Math. Lett. 2(4):321-325.
 // b_hat = (7/24, 1/4, 1/3, 1/8). FSAL; cubic Hermite dense output (the pair's natural one).
 ButcherTableau make_bosh3() {
-    ButcherTableau t{.name = "bosh3", .order = 3, .error_order = 2, .c = {0.0, 0.5, 0.75, 1.0},
+    ButcherTableau t{.order = 3, .error_order = 2, .c = {0.0, 0.5, 0.75, 1.0},
                      .a = {{}, {0.5}, {0.0, 0.75}, {2.0 / 9, 1.0 / 3, 4.0 / 9}},
                      .b = {2.0 / 9, 1.0 / 3, 4.0 / 9, 0.0},
                      .b_err = {2.0 / 9 - 7.0 / 24, 1.0 / 3 - 1.0 / 4, 4.0 / 9 - 1.0 / 3, -1.0 / 8}};
@@ -56,7 +60,7 @@ ButcherTableau make_bosh3() {
 // (local extrapolation) as torchdiffeq's "fehlberg2": b = (1/512, 255/256, 1/512),
 // b_hat = (1/256, 255/256, 0).
 ButcherTableau make_fehlberg2() {
-    ButcherTableau t{.name = "fehlberg2", .order = 2, .error_order = 1, .c = {0.0, 0.5, 1.0},
+    ButcherTableau t{.order = 2, .error_order = 1, .c = {0.0, 0.5, 1.0},
                      .a = {{}, {0.5}, {1.0 / 256, 255.0 / 256}},
                      .b = {1.0 / 512, 255.0 / 256, 1.0 / 512},
                      .b_err = {1.0 / 512 - 1.0 / 256, 0.0, 1.0 / 512}};
@@ -70,7 +74,7 @@ ButcherTableau make_fehlberg2() {
 // HNW I, Sec. II.6.
 ButcherTableau make_dopri5() {
     ButcherTableau t{
-        .name = "dopri5", .order = 5, .error_order = 4,
+        .order = 5, .error_order = 4,
         .c = {0.0, 1.0 / 5, 3.0 / 10, 4.0 / 5, 8.0 / 9, 1.0, 1.0},
         .a = {{},
               {1.0 / 5},
@@ -108,7 +112,7 @@ ButcherTableau make_tsit5() {
                                        1.866628418170587035753719399566211498666255505244122593996591602841258328965767580089,
                                        1.0 / 66};
     ButcherTableau t{
-        .name = "tsit5", .order = 5, .error_order = 4,
+        .order = 5, .error_order = 4,
         .c = {0.0, 0.161, 0.327, 0.9, 0.9800255409045096857298102862870245954942137979563024768854764293221195950761080302604, 1.0, 1.0},
         .a = {{},
               {0.161},
@@ -157,7 +161,6 @@ ButcherTableau make_tsit5() {
 // decimal expansions also tabulated in SciPy's dop853_coefficients.py.
 ButcherTableau make_dop853() {
     ButcherTableau t;
-    t.name = "dop853";
     t.order = 8;
     t.error_order = 5;
     t.c = {0.0, 0.05260015195876773, 0.0789002279381516, 0.1183503419072274, 0.2816496580927726,
@@ -216,20 +219,42 @@ ButcherTableau make_dop853() {
     return t;
 }
 
-ButcherTableau make(Method m) {
-    switch (m) {
-        case Method::euler: return make_euler();
-        case Method::midpoint: return make_midpoint();
-        case Method::heun: return make_heun();
-        case Method::rk4: return make_rk4();
-        case Method::rk4_38: return make_rk4_38();
-        case Method::bosh3: return make_bosh3();
-        case Method::fehlberg2: return make_fehlberg2();
-        case Method::dopri5: return make_dopri5();
-        case Method::tsit5: return make_tsit5();
-        case Method::dop853: return make_dop853();
-    }
-    return make_euler();
+// Note [Method registry]
+// Every method is one row: its enumerator, the name users type (--solver dopri5), and the
+// function that builds its coefficients above. Names, lookups and the list of all methods are
+// read from here; the enumerators must appear in the order of the enum, which the static_assert
+// below checks, so that a method added to the enum but not here fails to compile (or, at the
+// end of the enum, throws from tableau() naming it).
+struct Registered {
+    Method method;
+    std::string_view name;
+    ButcherTableau (*make)();
+};
+constexpr Registered kRegistry[] = {
+    {Method::euler, "euler", make_euler},
+    {Method::midpoint, "midpoint", make_midpoint},
+    {Method::heun, "heun", make_heun},
+    {Method::rk4, "rk4", make_rk4},
+    {Method::rk4_38, "rk4_38", make_rk4_38},
+    {Method::bosh3, "bosh3", make_bosh3},
+    {Method::fehlberg2, "fehlberg2", make_fehlberg2},
+    {Method::dopri5, "dopri5", make_dopri5},
+    {Method::tsit5, "tsit5", make_tsit5},
+    {Method::dop853, "dop853", make_dop853},
+};
+
+constexpr bool in_enum_order() {
+    for (std::size_t i = 0; i < std::size(kRegistry); ++i)
+        if (static_cast<std::size_t>(kRegistry[i].method) != i) return false;
+    return true;
+}
+static_assert(in_enum_order(), "kRegistry must list every Method once, in the order of the enum");
+
+const Registered& registered(Method method) {
+    const auto i = static_cast<std::size_t>(method);
+    if (i >= std::size(kRegistry))
+        throw ValueError("tableau", "method " + std::to_string(i) + " is not in the registry (ode/src/tableaus.cpp)");
+    return kRegistry[i];
 }
 
 }  // namespace
@@ -238,10 +263,35 @@ const ButcherTableau& tableau(Method method) {
     // Built on first use and kept: solves look tableaus up once each.
     static std::mutex mutex;
     static std::map<Method, ButcherTableau> cache;
+    const Registered& entry = registered(method);
     std::lock_guard lock(mutex);
     auto it = cache.find(method);
-    if (it == cache.end()) it = cache.emplace(method, make(method)).first;
+    if (it == cache.end()) {
+        ButcherTableau t = entry.make();
+        t.name = std::string(entry.name);
+        it = cache.emplace(method, std::move(t)).first;
+    }
     return it->second;
+}
+
+std::string_view method_name(Method method) { return registered(method).name; }
+
+Method method_from_name(std::string_view name) {
+    std::string valid;
+    for (const Registered& entry : kRegistry) {
+        if (entry.name == name) return entry.method;
+        valid += (valid.empty() ? "" : ", ") + std::string(entry.name);
+    }
+    throw ValueError("method_from_name", "unknown method '" + std::string(name) + "'; valid names: " + valid);
+}
+
+const std::vector<Method>& all_methods() {
+    static const std::vector<Method> methods = [] {
+        std::vector<Method> m;
+        for (const Registered& entry : kRegistry) m.push_back(entry.method);
+        return m;
+    }();
+    return methods;
 }
 
 }  // namespace odenet::ode

@@ -1,7 +1,8 @@
 #pragma once
-// One row per differentiable op: its name (as in README's op table), sample input shapes, the
-// domain its inputs are drawn from, and the call. test_ops.cpp runs gradcheck and gradgradcheck
-// over every row; adding an op means adding a row here (test_ops checks the README agrees).
+// One row per differentiable op: its name (as in the op table of docs/DESIGN.md), sample input
+// shapes, the domain its inputs are drawn from, and the call. test_ops.cpp runs gradcheck and
+// gradgradcheck over every row; adding an op means adding a row here (test_ops checks that
+// docs/DESIGN.md's table agrees).
 #include <functional>
 #include <string>
 #include <vector>
@@ -19,7 +20,7 @@ enum class Domain {
 };
 
 struct OpCase {
-    std::string op;     // the op's name in README's table
+    std::string op;     // the op's name in docs/DESIGN.md's op table
     std::string label;  // what this case covers (e.g. "broadcast (3,1,4) with (2,4)")
     std::vector<Shape> shapes;
     Domain domain = Domain::any;

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "odenet/autodiff.hpp"
-#include "odenet/core/blas_info.hpp"
+#include "odenet/core/parallel.hpp"
 #include "odenet/core/random.hpp"
 
 using namespace odenet;

@@ -5,6 +5,7 @@
 
 #include "odenet/core/blas_info.hpp"
 #include "odenet/core/error.hpp"
+#include "odenet/core/parallel.hpp"
 
 using namespace odenet;
 

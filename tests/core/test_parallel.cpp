@@ -10,8 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include "odenet/core/blas_info.hpp"
 #include "odenet/core/error.hpp"
+#include "odenet/core/heap.hpp"
 #include "odenet/core/parallel.hpp"
 #include "support/watchdog.hpp"
 
@@ -161,4 +161,33 @@ TEST_CASE("set_num_threads on one thread while another calls parallel_for") {
     for (int i = 0; !done; ++i) set_num_threads(1 + i % 3);
     caller.join();
     CHECK(wrong == 0);
+}
+
+TEST_CASE("the spin time is a setting: validated, and the pool works without spinning") {
+    odenet::test::Watchdog watchdog("the spin time is a setting: validated, and the pool works without spinning", kHangLimit);
+    ThreadCount restore;
+    const auto before = spin_time();
+    CHECK(before.count() >= 0);
+    CHECK_THROWS_AS(set_spin_time(std::chrono::microseconds(-1)), ValueError);
+    CHECK_THROWS_AS(set_spin_time(std::chrono::seconds(2)), ValueError);
+    CHECK(spin_time() == before);
+    set_num_threads(2);
+    set_spin_time(std::chrono::microseconds(0));  // every hand-off goes through a sleep and a wake-up
+    CHECK(spin_time().count() == 0);
+    std::atomic<long> total{0};
+    for (int call = 0; call < 200; ++call)
+        parallel_for(4, [&](std::size_t begin, std::size_t end) { total += long(end - begin); });
+    CHECK(total == 800);
+    set_spin_time(before);
+    CHECK(spin_time() == before);
+}
+
+TEST_CASE("the heap is tuned only when asked") {
+    // Nothing to observe without calling it (no static initializer runs mallopt any more); the
+    // call itself must succeed on glibc.
+#if defined(__GLIBC__)
+    CHECK(odenet::tune_heap_for_training());
+#else
+    CHECK_FALSE(odenet::tune_heap_for_training());
+#endif
 }

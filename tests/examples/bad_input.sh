@@ -177,5 +177,12 @@ expect_refused "toy_density --lr 1e30 diverges" "at iteration" "training stopped
     "$toy" "${toy_small[@]}" --iterations 5 --lr 1e30 --out toy-diverged
 [ -e toy-diverged/density.png ] && fail "diverged toy_density draws no plots" "$(ls toy-diverged)"
 
+# --- 5. Bad environment: named, before any work ---------------------------------------------------
+expect_refused "toy_density ODENET_SPIN_US=abc" "ODENET_SPIN_US" "'abc' is not a whole number of microseconds" -- \
+    env ODENET_SPIN_US=abc "$toy" "${toy_small[@]}" --out toy-spin
+expect_refused "mnist ODENET_SPIN_US=-5" "ODENET_SPIN_US" "'-5' is not a whole number of microseconds" -- \
+    env ODENET_SPIN_US=-5 "$mnist" "${mnist_small[@]}" --epochs 1 --out mn-spin
+[ -e toy-spin ] && fail "a bad environment creates no output folder" "$(ls toy-spin)"
+
 echo "$((checks - failed)) of $checks checks passed"
 [ "$failed" -eq 0 ]

@@ -46,6 +46,7 @@ function(run step)
 endfunction()
 
 set(configure_args -G "${GENERATOR}" -DCMAKE_BUILD_TYPE=${CONFIG} -DCMAKE_CXX_COMPILER=${CXX_COMPILER}
+    -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF)
 if(NOT "${CXX_COMPILER_LAUNCHER}" STREQUAL "")
   list(APPEND configure_args -DCMAKE_CXX_COMPILER_LAUNCHER=${CXX_COMPILER_LAUNCHER})
@@ -85,6 +86,62 @@ file(READ ${out}/losses.png png_signature LIMIT 8 HEX)
 if(NOT png_signature STREQUAL "89504e470d0a1a0a")
   message(FATAL_ERROR "install test: losses.png does not start with the PNG signature (${png_signature})")
 endif()
+
+# 3b. The plain solver alone: ode_only links odenet::ode, and none of the symbols the autodiff
+# library defines (its non-inline functions, nm type T) may be in the executable. Static
+# archives contribute only the members a program needs, so any such symbol would mean that
+# something the plain solver uses pulls in autodiff.
+set(ode_exe ${build}/ode_only)
+if(NOT EXISTS ${ode_exe})
+  set(ode_exe ${build}/${CONFIG}/ode_only)
+endif()
+run("run ode_only" ${ode_exe})
+message("${step_output}")
+if(NOT step_output MATCHES "ode_only: OK\n$")
+  message(FATAL_ERROR "install test: ode_only's output does not end with \"ode_only: OK\"")
+endif()
+file(GLOB autodiff_lib ${prefix}/*/libodenet_autodiff.a)
+if(NOT autodiff_lib)
+  message(FATAL_ERROR "install test: no libodenet_autodiff.a under ${prefix}")
+endif()
+find_program(NM nm REQUIRED)
+run("nm the autodiff library" ${NM} --defined-only --extern-only ${autodiff_lib})
+string(REGEX MATCHALL "[0-9a-f]+ T [^\n]+" autodiff_functions "${step_output}")
+list(LENGTH autodiff_functions count)
+if(count LESS 50)
+  message(FATAL_ERROR "install test: only ${count} functions found in ${autodiff_lib}; the nm check would see nothing")
+endif()
+run("nm ode_only" ${NM} --defined-only ${ode_exe})
+set(ode_symbols "\n${step_output}\n")
+string(REGEX REPLACE "[0-9a-f]+ [A-Za-z] " "" ode_symbols "${ode_symbols}")
+set(leaked)
+foreach(entry IN LISTS autodiff_functions)
+  string(REGEX REPLACE "^[0-9a-f]+ T " "" symbol "${entry}")
+  string(FIND "${ode_symbols}" "\n${symbol}\n" at)
+  if(NOT at EQUAL -1)
+    list(APPEND leaked ${symbol})
+  endif()
+endforeach()
+if(leaked)
+  list(LENGTH leaked n)
+  list(SUBLIST leaked 0 5 first)
+  message(FATAL_ERROR "install test: ode_only (odenet::ode alone) holds ${n} autodiff functions, e.g. ${first}")
+endif()
+message(STATUS "install test: ode_only holds none of the autodiff library's ${count} functions")
+
+# 3c. No -march reaches the consumer: the package must build programs for any x86-64.
+# The compile commands are read from compile_commands.json, which Makefile and Ninja generators
+# write when asked (CMAKE_EXPORT_COMPILE_COMMANDS in the consumer's configure below).
+set(flag_files ${build}/compile_commands.json)
+if(NOT EXISTS ${flag_files})
+  message(FATAL_ERROR "install test: ${flag_files} is missing; the -march check would see nothing")
+endif()
+foreach(flag_file IN LISTS flag_files)
+  file(READ ${flag_file} flags)
+  if(flags MATCHES "-march=")
+    message(FATAL_ERROR "install test: the installed package put -march into the consumer's flags (${flag_file}):\n${flags}")
+  endif()
+endforeach()
 
 # 4. Without util installed, asking for it fails cleanly, naming the component.
 file(GLOB util_targets ${prefix}/*/cmake/odenet/odenet-utilTargets.cmake)  # lib or lib64

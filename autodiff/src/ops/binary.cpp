@@ -6,7 +6,7 @@
 #include "dispatch.hpp"
 #include "odenet/autodiff/ops.hpp"
 #include "odenet/autodiff/record.hpp"
-#include "odenet/core/broadcast_loop.hpp"
+#include "odenet/core/detail/broadcast_loop.hpp"
 #include "odenet/core/shape.hpp"
 
 namespace odenet {

@@ -33,7 +33,6 @@
 #include "dispatch.hpp"
 #include "odenet/autodiff/ops.hpp"
 #include "odenet/autodiff/record.hpp"
-#include "odenet/core/blas_info.hpp"
 #include "odenet/core/gemm.hpp"
 #include "odenet/core/parallel.hpp"
 

@@ -7,7 +7,7 @@
 #include <xtensor/xoperation.hpp>
 
 #include "dispatch.hpp"
-#include "odenet/core/broadcast_loop.hpp"
+#include "odenet/core/detail/broadcast_loop.hpp"
 #include "odenet/autodiff/ops.hpp"
 #include "odenet/autodiff/record.hpp"
 

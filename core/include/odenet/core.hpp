@@ -1,6 +1,8 @@
 #pragma once
 #include "odenet/core/blas_info.hpp"
 #include "odenet/core/error.hpp"
+#include "odenet/core/heap.hpp"
+#include "odenet/core/parallel.hpp"
 #include "odenet/core/random.hpp"
 #include "odenet/core/shape.hpp"
 #include "odenet/core/tensor.hpp"

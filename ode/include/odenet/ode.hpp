@@ -1,5 +1,6 @@
 #pragma once
-// The ODE solvers: Runge-Kutta tableaus, the generic stepper, error control, dense output, solve().
+// The plain ODE solvers (odenet::ode, needs only core): Runge-Kutta tableaus, the generic
+// stepper, error control, dense output, solve(). The differentiable solve is odenet/odeint.hpp.
 #include "odenet/ode/controller.hpp"
 #include "odenet/ode/dense_output.hpp"
 #include "odenet/ode/norms.hpp"
@@ -10,5 +11,3 @@
 #include "odenet/ode/state_ops.hpp"
 #include "odenet/ode/stats.hpp"
 #include "odenet/ode/tableau.hpp"
-#include "odenet/ode/odeint.hpp"
-#include "odenet/ode/var_state.hpp"

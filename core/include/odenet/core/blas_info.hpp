@@ -1,7 +1,5 @@
 #pragma once
-// Which BLAS is linked and with how many threads, and odenet's thread count. odenet owns the
-// one thread pool that does work (Note [One thread owner], core/src/parallel.cpp), so
-// set_num_threads is the one knob.
+// Which BLAS is linked and how it is configured. odenet's own thread count is in parallel.hpp.
 #include <string>
 
 namespace odenet {
@@ -17,10 +15,5 @@ BlasInfo blas_info();
 
 /// "OpenBLAS 0.3.21 (Haswell kernels), odenet 2 threads".
 std::string blas_summary();
-
-/// Sets the number of threads odenet's pool runs (>= 1; default: ODENET_NUM_THREADS, else the
-/// hardware's thread count), and OpenBLAS's, which only the benchmarks' baselines use.
-void set_num_threads(int threads);
-int num_threads();
 
 }  // namespace odenet

@@ -1,9 +1,22 @@
 #pragma once
 // odenet's one thread pool. See Note [One thread owner] in core/src/parallel.cpp.
+#include <chrono>
 #include <cstddef>
 #include <functional>
 
 namespace odenet {
+
+/// Sets the number of threads odenet's pool runs (>= 1; default: ODENET_NUM_THREADS, else the
+/// hardware's thread count), and OpenBLAS's, which only the benchmarks' baselines use.
+void set_num_threads(int threads);
+int num_threads();
+
+/// How long an idle worker, or a caller waiting for its workers, spins before it sleeps (Note
+/// [Spin before sleeping] in core/src/parallel.cpp). Default 100 µs, or ODENET_SPIN_US
+/// (microseconds, 0 to 1000000) when set. 0 stops spinning: the pool then costs no CPU between
+/// calls, at the price of a wake-up per parallel_for. Throws ValueError outside [0 µs, 1 s].
+void set_spin_time(std::chrono::microseconds spin);
+std::chrono::microseconds spin_time();
 
 /// Runs body(begin, end) over disjoint blocks covering [0, n), on up to num_threads() threads
 /// (the caller is one of them), and returns when all are done. An exception thrown by a block

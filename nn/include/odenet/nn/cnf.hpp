@@ -22,7 +22,7 @@
 #include "odenet/core/random.hpp"
 #include "odenet/nn/concat_layers.hpp"
 #include "odenet/nn/module.hpp"
-#include "odenet/ode/odeint.hpp"
+#include "odenet/odeint/odeint.hpp"
 
 namespace odenet::nn {
 

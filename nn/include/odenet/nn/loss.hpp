@@ -1,6 +1,6 @@
 #pragma once
 // Losses as PyTorch's torch.nn.functional ones (mean over the batch by default). They live in
-// odenet::nn::functional so they never clash with the fused ops of the same names in ops.hpp.
+// odenet::nn::functional: the loss functions in one namespace, apart from the tensor ops.
 #include <cstddef>
 #include <vector>
 

@@ -1,12 +1,12 @@
 #pragma once
 // ODEBlock: a layer whose output is the solution at t1 of dh/dt = f(t, h) from h(t0) = x, as the
 // Neural ODE paper's ODE-Net block (Chen et al., 2018). f is a TimeLayer (its parameters are
-// this block's); the solve is nn::odeint's, with its options and defaults (ode/odeint.hpp).
+// this block's); the solve is nn::odeint's, with its options and defaults (odeint/odeint.hpp).
 #include <memory>
 #include <optional>
 
 #include "odenet/nn/module.hpp"
-#include "odenet/ode/odeint.hpp"
+#include "odenet/odeint/odeint.hpp"
 
 namespace odenet::nn {
 

@@ -4,12 +4,12 @@
 // module's ownership, so backward works even after the caller's pointer is gone.
 //
 //   auto f = std::make_shared<MyDynamics>();        // a TimeLayer: forward(t, y)
-//   Var ys = nn::odeint(f, y0, ts);                 // adjoint by default (ode/odeint.hpp)
+//   Var ys = nn::odeint(f, y0, ts);                 // adjoint by default (odeint/odeint.hpp)
 //   Var ys = nn::odeint(f, y0, ts, {.solver = {.rtol = 1e-5, .atol = 1e-5}, .grad = ode::Grad::direct});
 #include <memory>
 
 #include "odenet/nn/module.hpp"
-#include "odenet/ode/odeint.hpp"
+#include "odenet/odeint/odeint.hpp"
 
 namespace odenet::nn {
 

@@ -7,7 +7,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "odenet/ode/integrator.hpp"
+#include "odenet/ode/detail/integrator.hpp"
 #include "odenet/ode/options.hpp"
 #include "odenet/ode/solution.hpp"
 

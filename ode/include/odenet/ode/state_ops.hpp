@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "odenet/core/tensor.hpp"
-#include "odenet/ode/kernels.hpp"
+#include "odenet/ode/detail/kernels.hpp"
 
 namespace odenet::ode {
 

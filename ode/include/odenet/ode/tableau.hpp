@@ -47,12 +47,14 @@ struct ButcherTableau {
 /// decimal expansions of rationals, good to about 1e-16 each).
 void validate(const ButcherTableau& tableau);
 
+/// Every method odenet offers; each is one row of the registry in ode/src/tableaus.cpp (Note
+/// [Method registry]), which names it and builds its tableau.
 enum class Method { euler, midpoint, heun, rk4, rk4_38, bosh3, fehlberg2, dopri5, tsit5, dop853 };
 
 /// The tableau of a method; built once, shared for the life of the program.
 const ButcherTableau& tableau(Method method);
 
-/// "dopri5" for Method::dopri5.
+/// "dopri5" for Method::dopri5. Throws ValueError for a value not in the registry.
 std::string_view method_name(Method method);
 
 /// Method::dopri5 for "dopri5". Throws ValueError listing the valid names.

@@ -12,7 +12,7 @@
 #include "odenet/autodiff/node.hpp"
 #include "odenet/autodiff/ops.hpp"
 #include "odenet/core/error.hpp"
-#include "odenet/ode/odeint.hpp"
+#include "odenet/odeint/odeint.hpp"
 
 namespace odenet::ode::detail {
 

@@ -2,7 +2,7 @@
 #include "odenet/autodiff/ops.hpp"
 #include "odenet/autodiff/record.hpp"
 #include "odenet/ode/solve.hpp"
-#include "odenet/ode/var_state.hpp"
+#include "odenet/odeint/var_state.hpp"
 #include "odeint_internal.hpp"
 
 namespace odenet::ode::detail {

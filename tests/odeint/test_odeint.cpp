@@ -4,10 +4,10 @@
 
 #include <cmath>
 
-#include "expm.hpp"
+#include "ode/expm.hpp"
 #include "odenet/autodiff.hpp"
 #include "odenet/core/random.hpp"
-#include "odenet/ode/odeint.hpp"
+#include "odenet/odeint/odeint.hpp"
 
 using namespace odenet;
 using namespace odenet::ode;

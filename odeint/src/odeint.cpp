@@ -1,26 +1,21 @@
 // odeint: validates the call, then hands it to one of the three gradient modes (odeint_direct.cpp,
 // odeint_adjoint.cpp, odeint_checkpointed.cpp). The plain solver integrates in every mode; the
 // modes only decide what is recorded and what the backward pass solves.
-#include "odenet/ode/odeint.hpp"
+#include "odenet/odeint/odeint.hpp"
+
+#include "odenet/core/enum_names.hpp"
 
 #include "odeint_internal.hpp"
 
 namespace odenet::ode {
 
-const char* grad_name(Grad grad) {
-    switch (grad) {
-        case Grad::direct: return "direct";
-        case Grad::adjoint: return "adjoint";
-        case Grad::checkpointed: return "checkpointed";
-    }
-    return "?";
-}
+namespace {
+constexpr EnumNames kGradNames{std::array{std::pair{Grad::direct, "direct"}, std::pair{Grad::adjoint, "adjoint"},
+                                          std::pair{Grad::checkpointed, "checkpointed"}}};
+}  // namespace
 
-Grad grad_from_name(const std::string& name) {
-    for (Grad g : {Grad::direct, Grad::adjoint, Grad::checkpointed})
-        if (name == grad_name(g)) return g;
-    throw ValueError("grad_from_name", "unknown gradient mode '" + name + "'; valid: direct, adjoint, checkpointed");
-}
+const char* grad_name(Grad grad) { return kGradNames.name(grad); }
+Grad grad_from_name(const std::string& name) { return kGradNames.parse(name, "grad_from_name", "gradient mode"); }
 
 namespace {
 
