@@ -115,7 +115,7 @@ void check_against(const Tensor<T>& got, const Reference& want, std::size_t term
     const long double eps = std::numeric_limits<T>::epsilon();
     for (std::size_t k = 0; k < got.size(); ++k) {
         const long double err = std::fabs((long double)got.data()[k] - want.value[k]);
-        INFO(what, " entry ", k, ": got ", double(got.data()[k]), ", want ", double(want.value[k]));
+        INFO(std::string(what), " entry ", k, ": got ", double(got.data()[k]), ", want ", double(want.value[k]));
         REQUIRE(err <= (terms + 2) * eps * want.magnitude[k]);
     }
 }
@@ -127,7 +127,7 @@ Tensor<T> random_tensor(const Shape& shape, Generator& gen) {
 
 template <class T>
 void check_case_against_reference(const Case& cs) {
-    INFO(cs.path, " (", sizeof(T) == 4 ? "float32" : "float64", ")");
+    INFO(std::string(cs.path), sizeof(T) == 4 ? std::string(" (float32)") : std::string(" (float64)"));
     Generator gen(11);
     const Conv2dGeometry g = conv2d_geometry(cs.input(), cs.weight(), {.stride = cs.stride, .padding = cs.pad});
     const Tensor<T> x = random_tensor<T>(g.input(), gen), w = random_tensor<T>(g.weight(), gen);
@@ -164,7 +164,7 @@ TEST_CASE("conv2d kernels match the direct loops in float32") {
 TEST_CASE("conv2d's two gradients are its adjoints, to float64 rounding") {
     Generator gen(17);
     for (const Case& cs : kCases) {
-        INFO(cs.path);
+        INFO(std::string(cs.path));
         const Conv2dGeometry g = conv2d_geometry(cs.input(), cs.weight(), {.stride = cs.stride, .padding = cs.pad});
         const Tensor<double> x = randn<double>(g.input(), gen), w = randn<double>(g.weight(), gen);
         const Tensor<double> gy = randn<double>(g.output(), gen);
