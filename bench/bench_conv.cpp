@@ -3,14 +3,19 @@
 // (O x C·kh·kw x N·H'·W'), and the chunked GEMMs of the same-width path (3x3, padding 1) run
 // forward and backward. For those the gap is what im2col, col2im and the layout copies cost;
 // the strided case builds no columns (Note [Implicit im2col]), and its chunked GEMMs are only a
-// second reference for the same multiply-adds.
+// second reference for the same multiply-adds. The kernels alone (core/conv2d.hpp, no Var, no
+// recording) run as BM_conv2d_kernel_*: forward, input gradient and weight gradient separately,
+// so that a change to one algorithm shows in its own figure, and the gap between their sum and
+// BM_conv2d_forward_backward is what the autodiff glue costs.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <vector>
 
 #include "odenet/autodiff.hpp"
+#include "odenet/core/conv2d.hpp"
 #include "odenet/core/gemm.hpp"
+#include "odenet/core/random.hpp"
 
 using namespace odenet;
 
@@ -88,10 +93,48 @@ void BM_conv_chunk_gemms(benchmark::State& state) {
     set_flops(state, c, 3);
 }
 
+// ---- The kernels alone, on plain float32 tensors ----
+struct KernelOperands {
+    Conv2dGeometry g;
+    Tensor<float> x, w, b, gy;
+};
+
+KernelOperands kernel_operands(const ConvCase& c) {
+    Generator gen(0);
+    const Conv2dGeometry g = conv2d_geometry({kBatch, kChannels, c.hw, c.hw}, {kChannels, kChannels, c.kernel, c.kernel},
+                                             {.stride = c.stride, .padding = c.padding});
+    return {g, randn<float>(g.input(), gen), randn<float>(g.weight(), gen), randn<float>({kChannels}, gen),
+            randn<float>(g.output(), gen)};
+}
+
+void BM_conv2d_kernel_forward(benchmark::State& state) {
+    const ConvCase c = kCases[state.range(0)];
+    const KernelOperands k = kernel_operands(c);
+    for (auto _ : state) benchmark::DoNotOptimize(conv2d_forward(k.g, k.x, k.w, k.b.data()));
+    set_flops(state, c, 1);
+}
+
+void BM_conv2d_kernel_input_grad(benchmark::State& state) {
+    const ConvCase c = kCases[state.range(0)];
+    const KernelOperands k = kernel_operands(c);
+    for (auto _ : state) benchmark::DoNotOptimize(conv2d_input_grad(k.g, k.gy, k.w));
+    set_flops(state, c, 1);
+}
+
+void BM_conv2d_kernel_weight_grad(benchmark::State& state) {
+    const ConvCase c = kCases[state.range(0)];
+    const KernelOperands k = kernel_operands(c);
+    for (auto _ : state) benchmark::DoNotOptimize(conv2d_weight_grad(k.g, k.x, k.gy));
+    set_flops(state, c, 1);
+}
+
 }  // namespace
 
 BENCHMARK(BM_conv2d_forward)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_conv2d_forward_backward)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_sgemm_baseline)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_conv_chunk_gemms)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_conv2d_kernel_forward)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_conv2d_kernel_input_grad)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_conv2d_kernel_weight_grad)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
 #include "bench_main.hpp"  // BENCH_THREADS=1 or 2 sets the thread count

@@ -3,7 +3,7 @@
 // one spin while the other's hold the cores (seen here with PyTorch, OpenMP next to OpenBLAS:
 // 2-3x slower). odenet therefore has one pool, this one, and set_num_threads sizes it. The work
 // that is worth splitting is split here: GEMMs above a size (core/src/gemm.cpp, by rows of C)
-// and the convolutions' batch chunks (autodiff/src/ops/conv.cpp). GEMMs run on our own kernel,
+// and the convolutions' batch chunks (core/src/conv2d_same.cpp). GEMMs run on our own kernel,
 // so OpenBLAS's pool does no work inside odenet (it serves only as the benchmarks' baseline).
 // Blocks are static (contiguous, equal): the split work is uniform, and a static split needs
 // no shared queue. Nested calls run inline, so a block that calls gemm does not wait on a pool

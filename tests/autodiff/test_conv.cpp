@@ -54,7 +54,7 @@ double inner(const Var& a, const Var& b) { return sum(a * b).item(); }
 TEST_CASE("conv2d matches the direct loops for stride 1/2 and padding 0/1") {
     Generator gen(3);
     // Odd, non-square sizes and a non-square kernel, so a swapped axis or an off-by-one shows.
-    // A 3x3 kernel with padding 1 takes the same-width path of conv.cpp; 3x2 never does.
+    // A 3x3 kernel with padding 1 takes the same-width path (core/src/conv2d_same.cpp); 3x2 never does.
     const Tensor<double> x = randn<double>({3, 3, 7, 6}, gen);
     const Tensor<double> b = randn<double>({4}, gen);
     for (std::size_t kw : {2, 3})

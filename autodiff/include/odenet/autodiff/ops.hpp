@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "odenet/autodiff/var.hpp"
+#include "odenet/core/conv2d.hpp"
 #include "odenet/core/random.hpp"
 
 namespace odenet {
@@ -172,10 +173,7 @@ Var gather(const Var& x, int axis, const IndexTensor& index);
 Var scatter_add(const Var& x, int axis, const IndexTensor& index, const Var& src);
 
 // ---- convolution, normalisation, pooling (ops/conv.cpp, ops/norm.cpp, ops/pool.cpp) ------------
-struct Conv2dOptions {
-    std::size_t stride = 1;
-    std::size_t padding = 0;
-};
+// Conv2dOptions {stride, padding} and the plain-tensor kernels are in core/conv2d.hpp.
 /// x (N, C, H, W), weight (O, C, kh, kw), bias (O) or undefined -> (N, O, H', W') with
 /// H' = (H + 2 padding - kh) / stride + 1 (likewise W'). Cross-correlation, as PyTorch.
 /// Throws ShapeError naming both shapes when the channels differ or the kernel does not fit.
