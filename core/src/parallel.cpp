@@ -30,6 +30,7 @@
 #include <exception>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -52,15 +53,26 @@ thread_local bool in_region = false;
 constexpr auto kSpin = std::chrono::microseconds(100);
 constexpr auto kMaxSpin = std::chrono::microseconds(1'000'000);
 
-std::chrono::microseconds default_spin() {
-    const char* env = std::getenv("ODENET_SPIN_US");
-    if (!env) return kSpin;
+// More threads than this is a typo, not a machine: each costs a stack and a wake-up.
+constexpr int kMaxThreads = 1024;
+
+// The environment variable `name` as a whole number in [lo, hi], or `fallback` when it is unset.
+// Anything else (empty, signs, spaces, fractions, units, out of range) is a ValueError naming
+// the variable, the value and the range.
+long long env_whole(const char* name, long long lo, long long hi, long long fallback, const char* unit) {
+    const char* env = std::getenv(name);
+    if (!env) return fallback;
     char* end = nullptr;
-    const long long us = std::strtoll(env, &end, 10);
-    if (end == env || *end != '\0' || us < 0 || us > kMaxSpin.count())
-        throw ValueError("ODENET_SPIN_US", "'" + std::string(env) + "' is not a whole number of microseconds in [0, " +
-                                               std::to_string(kMaxSpin.count()) + "]");
-    return std::chrono::microseconds(us);
+    const long long v = std::strtoll(env, &end, 10);
+    const bool digits_only = env[0] >= '0' && env[0] <= '9' && end != env && *end == '\0';
+    if (!digits_only || v < lo || v > hi)
+        throw ValueError(name, "'" + std::string(env) + "' is not a whole number of " + unit + " in [" + std::to_string(lo) +
+                                   ", " + std::to_string(hi) + "]");
+    return v;
+}
+
+std::chrono::microseconds default_spin() {
+    return std::chrono::microseconds(env_whole("ODENET_SPIN_US", 0, kMaxSpin.count(), kSpin.count(), "microseconds"));
 }
 
 // Read by spinning threads without a lock. -1 until set_spin_time or the pool's creation sets
@@ -103,10 +115,21 @@ public:
 
     void resize(int threads) {
         stop();
-        std::lock_guard lock(mutex_);
-        stopping_ = false;
-        // A new worker has seen every run so far: it waits for the next one.
-        for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i, seen = generation_.load()] { work(i, seen); });
+        try {
+            std::lock_guard lock(mutex_);
+            stopping_ = false;
+            // A new worker has seen every run so far: it waits for the next one.
+            for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i, seen = generation_.load()] { work(i, seen); });
+        } catch (const std::system_error& e) {
+            // The system refused a thread: join the ones started. A resized pool is left with one
+            // thread, which num_threads() reports; a pool being created is not created, so the
+            // next call tries again and fails the same way.
+            const std::size_t started = workers_.size();
+            stop();
+            throw Error("thread pool", "could not start " + std::to_string(threads) + " threads (" +
+                        std::to_string(started + 1) + " running when the system refused: " + e.what() +
+                        "); ask for fewer with set_num_threads or ODENET_NUM_THREADS");
+        }
         size_.store(threads);
     }
 
@@ -181,11 +204,8 @@ private:
 
 // ODENET_NUM_THREADS, else the hardware's thread count.
 int default_threads() {
-    if (const char* env = std::getenv("ODENET_NUM_THREADS")) {
-        const int n = std::atoi(env);
-        if (n >= 1) return n;
-    }
-    return int(std::max(1u, std::thread::hardware_concurrency()));
+    const int hardware = int(std::clamp(std::thread::hardware_concurrency(), 1u, unsigned(kMaxThreads)));
+    return int(env_whole("ODENET_NUM_THREADS", 1, kMaxThreads, hardware, "threads"));
 }
 
 std::mutex pool_mutex;  // serialises parallel_for callers from different threads and resizes
@@ -216,7 +236,9 @@ void parallel_for(std::size_t n, const std::function<void(std::size_t, std::size
 }
 
 void set_num_threads(int threads) {
-    if (threads < 1) throw ValueError("set_num_threads", "thread count must be >= 1, got " + std::to_string(threads));
+    if (threads < 1 || threads > kMaxThreads)
+        throw ValueError("set_num_threads", "thread count must be in [1, " + std::to_string(kMaxThreads) + "], got " +
+                                                std::to_string(threads));
     // The pool cannot be resized by one of the blocks it is running (that would wait on itself).
     if (in_region) throw ValueError("set_num_threads", "called inside a parallel_for block");
     std::lock_guard lock(pool_mutex);

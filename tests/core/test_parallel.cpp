@@ -101,6 +101,7 @@ TEST_CASE("set_num_threads rejects a count below one, and a call from inside a b
     odenet::test::Watchdog watchdog("set_num_threads rejects a count below one, and a call from inside a block", kHangLimit);
     ThreadCount restore;
     CHECK_THROWS_AS(set_num_threads(0), ValueError);
+    CHECK_THROWS_WITH_AS(set_num_threads(1025), "set_num_threads: thread count must be in [1, 1024], got 1025", ValueError);
     set_num_threads(2);
     std::atomic<int> refused{0};
     parallel_for(2, [&](std::size_t, std::size_t) {

@@ -183,6 +183,16 @@ expect_refused "toy_density ODENET_SPIN_US=abc" "ODENET_SPIN_US" "'abc' is not a
 expect_refused "mnist ODENET_SPIN_US=-5" "ODENET_SPIN_US" "'-5' is not a whole number of microseconds" -- \
     env ODENET_SPIN_US=-5 "$mnist" "${mnist_small[@]}" --epochs 1 --out mn-spin
 [ -e toy-spin ] && fail "a bad environment creates no output folder" "$(ls toy-spin)"
+for value in abc 0 -1 1.5 100000 ""; do
+    expect_refused "mnist ODENET_NUM_THREADS='$value'" "ODENET_NUM_THREADS: '$value' is not a whole number of threads in [1, 1024]" -- \
+        env ODENET_NUM_THREADS="$value" "$mnist" --synthetic --model resnet --batch-size 32 --limit-train 64 \
+        --limit-test 32 --threads 0 --epochs 1 --out mn-threads
+done
+# A pool the system cannot start (1024 threads' stacks do not fit in 1.5 GB of address space):
+# a message naming the count, not an abort.
+expect_refused "toy_density: threads the system refuses" "thread pool: could not start 1024 threads" -- \
+    bash -c 'ulimit -v 1500000 && exec env ODENET_NUM_THREADS=1024 "$@"' _ "$toy" --iterations 1 --batch-size 16 \
+    --test-size 16 --grid 4 --threads 0 --out toy-threads
 
 echo "$((checks - failed)) of $checks checks passed"
 [ "$failed" -eq 0 ]
