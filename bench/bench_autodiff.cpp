@@ -96,7 +96,7 @@ BENCHMARK(BM_mlp_large_f32)->Arg(256)->Unit(benchmark::kMillisecond);
 
 // The GEMMs an MLP's forward and backward need, called on raw buffers: per layer
 // y = x W; dW = xᵀ g; dx = g Wᵀ (not for the first layer, whose input needs no gradient).
-// Arguments: batch, and 0 for odenet::gemm (what the engine runs: Note [Small GEMMs]) or 1 for
+// Arguments: batch, and 0 for odenet::gemm (what the engine runs: Note [Which GEMM kernel]) or 1 for
 // OpenBLAS called directly.
 void bare_gemms(benchmark::State& state, const std::vector<std::size_t>& sizes) {
     const std::size_t batch = state.range(0);

@@ -23,7 +23,7 @@ namespace nn = odenet::nn;
 
 namespace {
 
-// The GEMM the ops run (odenet::gemm: Note [Small GEMMs]), so a ratio is the layer's own overhead.
+// The GEMM the ops run (odenet::gemm: Note [Which GEMM kernel]), so a ratio is the layer's own overhead.
 void gemm(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float* c) {
     on::gemm(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, 0.0f, c, n);
 }

@@ -1,17 +1,30 @@
-// Note [Small GEMMs]
-// A training step of FFJORD's toy model or of a small MLP is a chain of products like
-// (100 x 64) @ (64 x 64): 0.4 MFLOP each, a few microseconds of arithmetic. OpenBLAS spends a
-// fixed cost per call on top (argument checks, packing both operands into its buffers) and, on
-// this machine, runs its AVX2 ("Haswell") kernels because the environment pins
-// OPENBLAS_CORETYPE=Haswell (and Debian's 0.3.21 does not know Zen 4/5 anyway). Our kernel
-// (small_gemm.cpp) packs only one operand and uses the widest vectors the compiler targets
-// (AVX-512 here). bench_gemm measures it against OpenBLAS at the shapes the examples use: about
-// 2x OpenBLAS's single-threaded rate at every one, from 100 x 64 x 64 to the large MLP's and the
-// ODE-Net's convolutions. So every product runs on it; large ones are split by rows of C over
-// odenet's thread pool (Note [One thread owner]).
+// Note [Which GEMM kernel]
+// Every product runs on one of two kernels: ours (small_gemm.cpp), which reads A in place and
+// packs B only when its rows are strided, or OpenBLAS's, which packs both. Which is faster
+// depends on the kernels OpenBLAS chose at load time. bench_gemm timed both, one call per block
+// of odenet's split, on the examples' shapes (all four transpose cases) and on a grid of
+// untransposed products with every dimension in {64, 256, 1024} (k also 784); OpenBLAS 0.3.21
+// on a Zen 5 core, 1 and 2 threads (docs/PERFORMANCE.md, "GEMM", has the tables):
+// - OPENBLAS_CORETYPE=Haswell, which these machines set: OpenBLAS runs its AVX2 kernels, and ours
+//   (AVX-512) takes 0.5-0.8x its time on every shape but one kind: float products 1024 or more
+//   columns wide over k <= 64, where OpenBLAS takes 0.7x ours.
+// - Unset, as on a user's machine: OpenBLAS picks its AVX-512 kernels (Cooperlake here) and wins
+//   - products 1024 or more columns wide: float 0.38-0.98x ours (k = 784, 64 rows: a tie), double
+//     0.85-0.95x when the block has 256 or more rows or k <= 64 (otherwise ours, 0.9x its time);
+//   - products with at most 4 columns or an inner dimension of at most 4 (a network's first or
+//     last layer on 2-D data): 0.3-0.5x ours, its fixed cost being lower than our panel setup;
+//   everywhere else ours is as fast or faster, up to 0.65x OpenBLAS's time on the FFJORD and
+//   ODE-Net convolution shapes.
+// gemm_kernel_for encodes exactly these regions; the blocks of a product split over threads are
+// judged by their own row count. The convolutions' products on an implicit im2col matrix
+// (indexed_gemm.cpp) are ours in any case: OpenBLAS cannot read one. Either kernel runs once per
+// block of rows of C on odenet's pool (Note [One thread owner]), OpenBLAS single-threaded.
 #include "odenet/core/gemm.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <mutex>
+#include <string>
 
 #include <cblas.h>
 
@@ -24,41 +37,100 @@ namespace {
 // Multiply-adds per thread below which splitting a product costs more than it saves.
 constexpr std::size_t kWorkPerThread = std::size_t{1} << 21;
 
+// The regions of Note [Which GEMM kernel] where OpenBLAS wins.
+constexpr std::size_t kWide = 1024;   // columns of C
+constexpr std::size_t kShallow = 64;  // inner dimension
+constexpr std::size_t kThin = 4;      // columns of C or inner dimension
+constexpr std::size_t kTall = 256;    // rows of a block
+
+void keep_blas_single_threaded() {
+    static std::once_flag once;
+    std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
 template <class T>
-void split_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* b,
-                std::size_t ldb, T beta, T* c, std::size_t ldc) {
+void one_call(GemmKernel kernel, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a,
+              std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+    if (kernel == GemmKernel::automatic) kernel = gemm_kernel_for(m, n, k, sizeof(T));
+    if (kernel == GemmKernel::openblas)
+        blas_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+    else
+        small_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+}
+
+template <class T>
+void split_gemm(GemmKernel kernel, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a,
+                std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
     const std::size_t row_work = std::max<std::size_t>(1, n * k);
     if (m * row_work < 2 * kWorkPerThread || in_parallel_region() || num_threads() == 1) {
-        return small_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+        return one_call(kernel, ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
     }
     parallel_for(
         m,
         [&](std::size_t r0, std::size_t r1) {
-            small_gemm(ta, tb, r1 - r0, n, k, ta ? a + r0 : a + r0 * lda, lda, b, ldb, beta, c + r0 * ldc, ldc);
+            one_call(kernel, ta, tb, r1 - r0, n, k, ta ? a + r0 : a + r0 * lda, lda, b, ldb, beta, c + r0 * ldc, ldc);
         },
         kWorkPerThread / row_work + 1);
 }
 
+bool core_has_avx512_kernels() {
+    std::string core = openblas_get_corename();
+    std::transform(core.begin(), core.end(), core.begin(), [](unsigned char ch) { return char(std::tolower(ch)); });
+    for (const char* name : {"skylakex", "cooperlake", "sapphirerapids"})
+        if (core == name) return true;
+    return false;
+}
+
 }  // namespace
+
+bool blas_has_avx512_kernels() {
+    static const bool avx512 = core_has_avx512_kernels();  // OpenBLAS picks its kernels once, at load
+    return avx512;
+}
+
+GemmKernel gemm_kernel_for(std::size_t rows, std::size_t n, std::size_t k, std::size_t element_size) {
+    const bool single = element_size == sizeof(float);
+    const bool wide = n >= kWide, shallow = k <= kShallow;
+    if (!blas_has_avx512_kernels()) return single && wide && shallow ? GemmKernel::openblas : GemmKernel::odenet;
+    if (n <= kThin || k <= kThin) return GemmKernel::openblas;
+    if (wide && (single || rows >= kTall || shallow)) return GemmKernel::openblas;
+    return GemmKernel::odenet;
+}
 
 void blas_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
                const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
+    // OpenBLAS rejects a leading dimension of 0 (an empty operand) with a message and computes
+    // nothing; ours handles empty products (C = beta C).
+    if (m == 0 || n == 0 || k == 0) return small_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+    keep_blas_single_threaded();
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
                 1.0f, a, int(lda), b, int(ldb), beta, c, int(ldc));
 }
 void blas_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
                const double* b, std::size_t ldb, double beta, double* c, std::size_t ldc) {
+    // OpenBLAS rejects a leading dimension of 0 (an empty operand) with a message and computes
+    // nothing; ours handles empty products (C = beta C).
+    if (m == 0 || n == 0 || k == 0) return small_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+    keep_blas_single_threaded();
     cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
                 1.0, a, int(lda), b, int(ldb), beta, c, int(ldc));
 }
 
+void gemm(GemmKernel kernel, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a,
+          std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
+    split_gemm(kernel, ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+}
+void gemm(GemmKernel kernel, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a,
+          std::size_t lda, const double* b, std::size_t ldb, double beta, double* c, std::size_t ldc) {
+    split_gemm(kernel, ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+}
 void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
           const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
-    split_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+    split_gemm(GemmKernel::automatic, ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
 }
 void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
           const double* b, std::size_t ldb, double beta, double* c, std::size_t ldc) {
-    split_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+    split_gemm(GemmKernel::automatic, ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
 }
 
 }  // namespace odenet

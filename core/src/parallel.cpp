@@ -3,8 +3,9 @@
 // one spin while the other's hold the cores (seen here with PyTorch, OpenMP next to OpenBLAS:
 // 2-3x slower). odenet therefore has one pool, this one, and set_num_threads sizes it. The work
 // that is worth splitting is split here: GEMMs above a size (core/src/gemm.cpp, by rows of C)
-// and the convolutions' batch chunks (core/src/conv2d_same.cpp). GEMMs run on our own kernel,
-// so OpenBLAS's pool does no work inside odenet (it serves only as the benchmarks' baseline).
+// and the convolutions' batch chunks (core/src/conv2d_same.cpp). A GEMM block that runs on
+// OpenBLAS (Note [Which GEMM kernel]) runs it single-threaded: odenet sets OpenBLAS's thread count
+// to 1 before its first call, so OpenBLAS's own pool never runs next to this one.
 // Blocks are static (contiguous, equal): the split work is uniform, and a static split needs
 // no shared queue. Nested calls run inline, so a block that calls gemm does not wait on a pool
 // that is busy running it.
@@ -34,7 +35,6 @@
 #include <thread>
 #include <vector>
 
-#include <cblas.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -243,7 +243,6 @@ void set_num_threads(int threads) {
     if (in_region) throw ValueError("set_num_threads", "called inside a parallel_for block");
     std::lock_guard lock(pool_mutex);
     if (pool().size() != threads) pool().resize(threads);
-    openblas_set_num_threads(threads);  // for the benchmarks' OpenBLAS baselines
 }
 
 int num_threads() { return pool().size(); }

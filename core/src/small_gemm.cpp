@@ -1,5 +1,5 @@
-// A register-blocked GEMM for the small products of FFJORD-sized networks (a batch of 100 by
-// 64 hidden units). After Goto & van de Geijn, "Anatomy of high-performance matrix
+// Our register-blocked GEMM, written for the small products of FFJORD-sized networks (a batch
+// of 100 by 64 hidden units) and used wherever it beats OpenBLAS (Note [Which GEMM kernel]). After Goto & van de Geijn, "Anatomy of high-performance matrix
 // multiplication" (ACM TOMS 2008): op(B) is cut into column panels NR wide (packed when its rows
 // are not contiguous), and each
 // MR x NR block of C is accumulated in registers over the whole k loop, one broadcast of A

@@ -5,11 +5,15 @@
 
 #include <cmath>
 #include <limits>
+#include <array>
 #include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "odenet/core/blas_info.hpp"
 #include "odenet/core/gemm.hpp"
+#include "odenet/core/parallel.hpp"
 
 namespace {
 
@@ -102,6 +106,11 @@ void dispatched(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, c
                 std::size_t ldb, T beta, T* c, std::size_t ldc) {
     odenet::gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
 }
+template <class T, odenet::GemmKernel kernel>
+void forced(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* b,
+            std::size_t ldb, T beta, T* c, std::size_t ldc) {
+    odenet::gemm(kernel, ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+}
 template <class T>
 void blas(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* b,
           std::size_t ldb, T beta, T* c, std::size_t ldc) {
@@ -170,7 +179,62 @@ TEST_CASE("gemm dispatch matches a triple loop") {
     // Large enough for OpenBLAS when it runs several threads.
     check<float>(dispatched<float>, Case<float>{false, true, 300, 200, 100, 0.0f}, rng);
 }
+// Products large enough to be split over two threads, with each block on OpenBLAS, on ours, and
+// on whatever the rule picks: the blocks' offsets into A and C are right for every transpose.
+TEST_CASE("gemm split over the pool matches a triple loop on either kernel") {
+    const int threads = odenet::num_threads();
+    odenet::set_num_threads(2);
+    std::mt19937 rng(9);
+    for (bool ta : {false, true})
+        for (bool tb : {false, true})
+            for (double beta : {0.0, 0.5}) {
+                const Case<double> big{ta, tb, 301, 260, 270, beta};
+                check<double>(forced<double, odenet::GemmKernel::openblas>, big, rng);
+                check<double>(forced<double, odenet::GemmKernel::odenet>, big, rng);
+                check<double>(forced<double, odenet::GemmKernel::automatic>, big, rng);
+                check<float>(forced<float, odenet::GemmKernel::openblas>, Case<float>{ta, tb, 301, 260, 270, float(beta)},
+                             rng);
+            }
+    odenet::set_num_threads(threads);
+}
+
+// The rule of Note [Which GEMM kernel], region by region, for the OpenBLAS kernels loaded here
+// (these machines pin the AVX2 ones; bench_gemm shows the rule's choice against both kernels).
+TEST_CASE("the automatic kernel follows the measured regions") {
+    const std::string core = odenet::blas_info().core;
+    const bool avx512 = core == "SkylakeX" || core == "Cooperlake" || core == "SapphireRapids";
+    INFO("OpenBLAS core: " << core);
+    CHECK(odenet::blas_has_avx512_kernels() == avx512);
+    using odenet::GemmKernel;
+    const auto pick = [](bool blas) { return blas ? GemmKernel::openblas : GemmKernel::odenet; };
+    // The FFJORD and ODE-Net shapes: ours with either OpenBLAS.
+    for (std::size_t size : {4, 8})
+        for (auto [m, n, k] : {std::array<std::size_t, 3>{100, 64, 64}, {512, 64, 64}, {64, 504, 576}, {576, 504, 64}})
+            CHECK(odenet::gemm_kernel_for(m, n, k, size) == GemmKernel::odenet);
+    // Wide and shallow float products: OpenBLAS's with either.
+    CHECK(odenet::gemm_kernel_for(64, 1024, 64, 4) == GemmKernel::openblas);
+    CHECK(odenet::gemm_kernel_for(64, 1024, 65, 4) == pick(avx512));
+    CHECK(odenet::gemm_kernel_for(64, 1024, 64, 8) == pick(avx512));
+    // Thin products and wide ones: OpenBLAS's only with its AVX-512 kernels.
+    CHECK(odenet::gemm_kernel_for(100, 64, 2, 4) == pick(avx512));
+    CHECK(odenet::gemm_kernel_for(100, 2, 64, 8) == pick(avx512));
+    CHECK(odenet::gemm_kernel_for(256, 1024, 784, 8) == pick(avx512));
+    CHECK(odenet::gemm_kernel_for(128, 1024, 784, 8) == GemmKernel::odenet);
+    CHECK(odenet::gemm_kernel_for(512, 1023, 784, 4) == GemmKernel::odenet);
+}
+
+// odenet's pool owns the threads: a block that runs on OpenBLAS runs it on one thread.
+TEST_CASE("OpenBLAS runs single-threaded once odenet has called it") {
+    std::vector<double> a(64 * 64, 1.0), c(64 * 64);
+    odenet::blas_gemm(false, false, 64, 64, 64, a.data(), 64, a.data(), 64, 0.0, c.data(), 64);
+    CHECK(c[0] == 64.0);
+    CHECK(odenet::blas_info().threads == 1);
+}
+
 TEST_CASE("blas_gemm matches a triple loop") {
     std::mt19937 rng(5);
     check<double>(blas<double>, Case<double>{true, false, 7, 65, 64, 0.5}, rng);
+    // Every edge case the other kernels meet, k = 0 and NaN in C with beta = 0 among them.
+    sweep<double>(blas<double>);
+    sweep<float>(blas<float>);
 }

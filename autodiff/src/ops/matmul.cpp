@@ -1,5 +1,5 @@
-// Matrix products through odenet::gemm (our small-matrix kernel or OpenBLAS, Note [Small
-// GEMMs]). gemm(a, b, ta, tb) = op(a) @ op(b) is the primitive: transposes are flags, never
+// Matrix products through odenet::gemm (our kernel or OpenBLAS's, per shape: Note [Which GEMM
+// kernel] in core/src/gemm.cpp). gemm(a, b, ta, tb) = op(a) @ op(b) is the primitive: transposes are flags, never
 // copies, and the backward of a gemm is two more gemms.
 
 #include "dispatch.hpp"

@@ -125,7 +125,7 @@ Var sum_to(const Var& x, const Shape& shape);
 /// Broadcasts x to `shape` (materialised; the gradient is sum_to).
 Var broadcast_to(const Var& x, const Shape& shape);
 
-// ---- linear algebra (ops/matmul.cpp), through OpenBLAS -----------------------------------------
+// ---- linear algebra (ops/matmul.cpp), through odenet::gemm -------------------------------------
 /// Matrix product. 2-D: (m, k) @ (k, n). Higher rank: batched over the leading axes, which
 /// broadcast. A 1-D operand is treated as a row (left) or column (right) vector and that axis
 /// is removed from the result, as numpy.matmul.

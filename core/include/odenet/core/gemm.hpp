@@ -1,10 +1,25 @@
 #pragma once
 // The one matrix product every op calls: C = op(A) op(B) + beta C, row-major, with leading
-// dimensions. Small products run on our own register-blocked kernel, large ones on OpenBLAS;
-// see Note [Small GEMMs] in core/src/gemm.cpp for why and where the line is.
+// dimensions. Each product runs on our own register-blocked kernel or on OpenBLAS, whichever
+// bench_gemm measured faster for its shape with the OpenBLAS kernels this process loaded (Note
+// [Which GEMM kernel] in core/src/gemm.cpp); large products are split by rows of C over
+// odenet's thread pool either way.
 #include <cstddef>
 
 namespace odenet {
+
+/// The kernels a product can run on. automatic is the rule of Note [Which GEMM kernel]; the
+/// others force one (tests, benchmarks).
+enum class GemmKernel { automatic, odenet, openblas };
+
+/// The kernel gemm(automatic, ...) uses for one call of the kernel on a block of rows x n x k
+/// entries of type T (element_size = sizeof(T)) with the OpenBLAS this process loaded: never
+/// automatic.
+GemmKernel gemm_kernel_for(std::size_t rows, std::size_t n, std::size_t k, std::size_t element_size);
+
+/// True when the loaded OpenBLAS runs AVX-512 kernels (SkylakeX, Cooperlake, SapphireRapids),
+/// the only ones bench_gemm measured faster than ours; false with OPENBLAS_CORETYPE=Haswell.
+bool blas_has_avx512_kernels();
 
 /// C (m x n, leading dimension ldc) = op(A) op(B) + beta C, where op(A) is m x k and op(B) is
 /// k x n; ta / tb transpose A / B. With beta = 0, C is not read (it may hold anything).
@@ -13,13 +28,20 @@ void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const f
 void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
           const double* b, std::size_t ldb, double beta, double* c, std::size_t ldc);
 
-/// The same product always through OpenBLAS (benchmark baselines; large products).
+/// The same product on the given kernel, split over the pool as gemm splits it.
+void gemm(GemmKernel kernel, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a,
+          std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc);
+void gemm(GemmKernel kernel, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a,
+          std::size_t lda, const double* b, std::size_t ldb, double beta, double* c, std::size_t ldc);
+
+/// One call of OpenBLAS on the calling thread, which it runs single-threaded: odenet's pool owns
+/// the threads (Note [One thread owner]), so the first call sets openblas_set_num_threads(1).
 void blas_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
                const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc);
 void blas_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
                const double* b, std::size_t ldb, double beta, double* c, std::size_t ldc);
 
-/// The same product always through our small-matrix kernel (tests and benchmarks).
+/// One call of our kernel on the calling thread.
 void small_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
                 const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc);
 void small_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,

@@ -7,8 +7,8 @@
 namespace odenet {
 
 /// Sets the number of threads odenet's pool runs, 1 to 1024 (default: ODENET_NUM_THREADS, a whole
-/// number in the same range, else the hardware's thread count), and OpenBLAS's, which only the
-/// benchmarks' baselines use. Throws ValueError outside the range (a bad ODENET_NUM_THREADS:
+/// number in the same range, else the hardware's thread count). OpenBLAS, where odenet calls it,
+/// runs single-threaded inside the pool's blocks (odenet sets its count to 1). Throws ValueError outside the range (a bad ODENET_NUM_THREADS:
 /// from the first call that uses the pool), and Error ("thread pool: ...") when the system
 /// refuses a thread, after which a resized pool runs on 1 thread.
 void set_num_threads(int threads);
