@@ -2,10 +2,11 @@
 // solve recorded as one node; its backward integrates the augmented system from the last output
 // time to the first with the same solver.
 #include <cmath>
+#include <functional>
 
 #include "odenet/autodiff/engine.hpp"
 #include "odenet/autodiff/record.hpp"
-#include "odenet/ode/solve.hpp"
+#include "odenet/ode/solve_compiled.hpp"
 #include "odeint_internal.hpp"
 
 namespace odenet::ode::detail {
@@ -140,7 +141,7 @@ Grads adjoint_backward(const Problem& p, const Tensor<T>& Y, const Tensor<T>& G,
         }
         Solution<Tensor<T>> seg;
         try {
-            seg = solve(aug, aug.pack(yi, a, a_theta), {times[i], times[i - 1]}, opt);
+            seg = solve_compiled(TensorRhs<T>(std::cref(aug)), aug.pack(yi, a, a_theta), {times[i], times[i - 1]}, opt);
         } catch (const SolverError& e) {
             // The integrator's own words name the packed augmented state; say which user-visible
             // quantity that entry is instead, and keep its words only when it is none of them.
@@ -169,7 +170,7 @@ template <class T>
 OdeintSolution adjoint_forward(const Problem& p) {
     const Dynamics& f = p.f;
     auto fv = [&f](double t, const Tensor<T>& y) { return eval_plain(f, t, y); };
-    Solution<Tensor<T>> sol = solve(fv, p.y0.value<T>(), p.times, p.options.solver);
+    Solution<Tensor<T>> sol = solve_compiled(fv, p.y0.value<T>(), p.times, p.options.solver);
     const bool any_grad = p.y0.requires_grad() || p.ts.requires_grad() || !p.params.empty();
     if (GradMode::enabled() && !any_grad) probe_unlisted_parameters(p);
     auto backward_stats = std::make_shared<SolveStats>();

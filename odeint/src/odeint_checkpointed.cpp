@@ -3,9 +3,10 @@
 #include "odenet/autodiff/engine.hpp"
 #include "odenet/autodiff/ops.hpp"
 #include "odenet/autodiff/record.hpp"
-#include "odenet/ode/solve.hpp"
+#include "odenet/ode/solve_compiled.hpp"
 #include "odenet/odeint/var_state.hpp"
 #include "odeint_internal.hpp"
+#include "solve_var.hpp"
 
 namespace odenet::ode::detail {
 
@@ -26,7 +27,7 @@ Checkpoints checkpoint_times(const Dynamics& f, const Tensor<T>& y0, const std::
         if (o.step_callback) o.step_callback(s);
     };
     auto fv = [&f](double t, const Tensor<T>& y) { return eval_plain(f, t, y); };
-    add_into(stats, solve(fv, y0, ts, probe).stats);
+    add_into(stats, solve_compiled(fv, y0, ts, probe).stats);
     Checkpoints c;
     const double dir = ts.size() > 1 && ts.back() < ts.front() ? -1.0 : 1.0;
     std::size_t b = 0;
@@ -52,7 +53,7 @@ std::vector<Var> backprop_step(const Problem& p, double t0, double t1, const Ten
     Var yj(y_start, true);
     Solution<Var> seg;
     try {
-        seg = solve(timed, yj, {t0, t1}, opt);
+        seg = solve_var(timed, yj, {t0, t1}, opt);
     } catch (const SolverError& e) {
         throw SolverError("odeint (checkpointed, backward re-solve " + between(t0, t1) + ")", e.t(), e.h(), e.reason(),
                           e.component());
@@ -118,7 +119,7 @@ OdeintSolution checkpointed_forward(const Problem& p) {
     Checkpoints cp = checkpoint_times(f, p.y0.value<T>(), p.times, p.options.solver, forward);
     Options quiet = p.options.solver;
     quiet.step_callback = nullptr;
-    Solution<Tensor<T>> sol = solve(fv, p.y0.value<T>(), cp.times, quiet);
+    Solution<Tensor<T>> sol = solve_compiled(fv, p.y0.value<T>(), cp.times, quiet);
     add_into(forward, sol.stats);
     std::vector<Tensor<T>> states = std::move(sol.ys);
     std::vector<Tensor<T>> outs;

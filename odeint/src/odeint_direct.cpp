@@ -1,9 +1,9 @@
 // Grad::direct: the solve runs on Vars, every stage is recorded, and backward is the tape's.
 #include "odenet/autodiff/ops.hpp"
 #include "odenet/autodiff/record.hpp"
-#include "odenet/ode/solve.hpp"
 #include "odenet/odeint/var_state.hpp"
 #include "odeint_internal.hpp"
+#include "solve_var.hpp"
 
 namespace odenet::ode::detail {
 
@@ -58,7 +58,7 @@ OdeintSolution odeint_direct(const Problem& p) {
         }
         start = time_hook(p.y0, p.ts, f0, -1.0, false);
     }
-    Solution<Var> sol = solve(timed, start, p.times, p.options.solver);
+    Solution<Var> sol = solve_var(timed, start, p.times, p.options.solver);
     sol.ys[0] = p.y0;  // the output at t0 is y0 itself: it does not move with t0
     Var ys = loss_gradient_check(stack(sol.ys, 0), p.times);
     if (p.ts.requires_grad()) {
