@@ -3,22 +3,28 @@
 // packs B only when its rows are strided, or OpenBLAS's, which packs both. Which is faster
 // depends on the kernels OpenBLAS chose at load time. bench_gemm timed both, one call per block
 // of odenet's split, on the examples' shapes (all four transpose cases) and on a grid of
-// untransposed products with every dimension in {64, 256, 1024} (k also 784); OpenBLAS 0.3.21
-// on a Zen 5 core, 1 and 2 threads (docs/PERFORMANCE.md, "GEMM", has the tables):
+// untransposed products, m in {64, 128, 256, 512}, n in {64, 256, 512, 1024}, k in {64, 256,
+// 784}; OpenBLAS 0.3.21 on a Zen 5 core, 1 and 2 threads, two runs (docs/PERFORMANCE.md, "Matrix
+// products", has the tables). Ratios are OpenBLAS's time over ours, one thread, both runs:
 // - OPENBLAS_CORETYPE=Haswell, which these machines set: OpenBLAS runs its AVX2 kernels, and ours
-//   (AVX-512) takes 0.5-0.8x its time on every shape but one kind: float products 1024 or more
-//   columns wide over k <= 64, where OpenBLAS takes 0.7x ours.
-// - Unset, as on a user's machine: OpenBLAS picks its AVX-512 kernels (Cooperlake here) and wins
-//   - products 1024 or more columns wide: float 0.38-0.98x ours (k = 784, 64 rows: a tie), double
-//     0.85-0.95x when the block has 256 or more rows or k <= 64 (otherwise ours, 0.9x its time);
-//   - products with at most 4 columns or an inner dimension of at most 4 (a network's first or
-//     last layer on 2-D data): 0.3-0.5x ours, its fixed cost being lower than our panel setup;
-//   everywhere else ours is as fast or faster, up to 0.65x OpenBLAS's time on the FFJORD and
-//   ODE-Net convolution shapes.
-// gemm_kernel_for encodes exactly these regions; the blocks of a product split over threads are
-// judged by their own row count. The convolutions' products on an implicit im2col matrix
-// (indexed_gemm.cpp) are ours in any case: OpenBLAS cannot read one. Either kernel runs once per
-// block of rows of C on odenet's pool (Note [One thread owner]), OpenBLAS single-threaded.
+//   (AVX-512) is faster on every shape (1.02-6.8) but one kind: float products 1024 or more
+//   columns wide over k <= 64 (0.68-0.72; 0.66-0.74 at 2 threads).
+// - Unset, as on a user's machine: OpenBLAS picks its AVX-512 kernels (Cooperlake here). It is
+//   clearly faster on float products 1024 or more columns wide (0.38-0.98, except two ties at 64
+//   rows over k = 784: 1.02 and 1.15), on double ones over k <= 64 (0.81-0.95), and on products
+//   with at most 4 columns or an inner dimension of at most 4, a network's first or last layer on
+//   2-D data (0.30-0.52: its fixed cost per call is lower than our panel setup). Ours is clearly
+//   faster on 64-column products over k >= 256 (1.16-1.64), on double products up to 256 columns
+//   over k >= 256 (1.09-1.64) and on the ODE-Net's convolution shapes (1.01-1.38). Elsewhere the
+//   two are mostly within 15% of each other either way, the spread between two runs of one shape
+//   on this virtual machine; there the rule keeps ours, whose results do not depend on which
+//   kernels OpenBLAS loads on a given machine. The rule's worst miss: 2 x 64 x 100 (A) in float,
+//   a 2-D flow's first-layer weight gradient, 0.60-0.84 (0.4 µs).
+// gemm_kernel_for encodes exactly the regions where OpenBLAS is clearly faster; the blocks of a
+// product split over threads are judged by their own shape. The convolutions' products on an
+// implicit im2col matrix (indexed_gemm.cpp) are ours in any case: OpenBLAS cannot read one.
+// Either kernel runs once per block of rows of C on odenet's pool (Note [One thread owner]),
+// OpenBLAS single-threaded.
 #include "odenet/core/gemm.hpp"
 
 #include <algorithm>
@@ -41,7 +47,6 @@ constexpr std::size_t kWorkPerThread = std::size_t{1} << 21;
 constexpr std::size_t kWide = 1024;   // columns of C
 constexpr std::size_t kShallow = 64;  // inner dimension
 constexpr std::size_t kThin = 4;      // columns of C or inner dimension
-constexpr std::size_t kTall = 256;    // rows of a block
 
 void keep_blas_single_threaded() {
     static std::once_flag once;
@@ -89,11 +94,12 @@ bool blas_has_avx512_kernels() {
 }
 
 GemmKernel gemm_kernel_for(std::size_t rows, std::size_t n, std::size_t k, std::size_t element_size) {
+    (void)rows;  // measured: no region depends on it
     const bool single = element_size == sizeof(float);
     const bool wide = n >= kWide, shallow = k <= kShallow;
     if (!blas_has_avx512_kernels()) return single && wide && shallow ? GemmKernel::openblas : GemmKernel::odenet;
     if (n <= kThin || k <= kThin) return GemmKernel::openblas;
-    if (wide && (single || rows >= kTall || shallow)) return GemmKernel::openblas;
+    if (wide && (single || shallow)) return GemmKernel::openblas;
     return GemmKernel::odenet;
 }
 

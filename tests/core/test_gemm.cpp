@@ -218,8 +218,9 @@ TEST_CASE("the automatic kernel follows the measured regions") {
     // Thin products and wide ones: OpenBLAS's only with its AVX-512 kernels.
     CHECK(odenet::gemm_kernel_for(100, 64, 2, 4) == pick(avx512));
     CHECK(odenet::gemm_kernel_for(100, 2, 64, 8) == pick(avx512));
-    CHECK(odenet::gemm_kernel_for(256, 1024, 784, 8) == pick(avx512));
-    CHECK(odenet::gemm_kernel_for(128, 1024, 784, 8) == GemmKernel::odenet);
+    CHECK(odenet::gemm_kernel_for(256, 1024, 784, 4) == pick(avx512));
+    CHECK(odenet::gemm_kernel_for(256, 1024, 64, 8) == pick(avx512));
+    CHECK(odenet::gemm_kernel_for(256, 1024, 65, 8) == GemmKernel::odenet);
     CHECK(odenet::gemm_kernel_for(512, 1023, 784, 4) == GemmKernel::odenet);
 }
 
