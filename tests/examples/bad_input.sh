@@ -177,6 +177,10 @@ expect_refused "toy_density --lr 1e30 diverges" "at iteration" "training stopped
     "$toy" "${toy_small[@]}" --iterations 5 --lr 1e30 --out toy-diverged
 [ -e toy-diverged/density.png ] && fail "diverged toy_density draws no plots" "$(ls toy-diverged)"
 
+# A timing run without data files: an error naming them, not a timing of synthetic digits.
+expect_refused "mnist --time-steps without MNIST files" "no-such-data" "not found" "scripts/fetch-mnist" -- \
+    "$mnist" --time-steps 1 --batch-size 2 --data no-such-data --out mn-timing
+
 # --- 5. Bad environment: named, before any work ---------------------------------------------------
 expect_refused "toy_density ODENET_SPIN_US=abc" "ODENET_SPIN_US" "'abc' is not a whole number of microseconds" -- \
     env ODENET_SPIN_US=abc "$toy" "${toy_small[@]}" --out toy-spin
