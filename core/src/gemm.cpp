@@ -20,6 +20,12 @@
 //   on this virtual machine; there the rule keeps ours, whose results do not depend on which
 //   kernels OpenBLAS loads on a given machine. The rule's worst miss: 2 x 64 x 100 (A) in float,
 //   a 2-D flow's first-layer weight gradient, 0.60-0.84 (0.4 µs).
+// Part of OpenBLAS's lead on wide, shallow products is a weakness of ours, not a strength of its:
+// small_gemm takes C^T = B^T A^T when C is much wider than tall, and then reads B in place down
+// its columns; with B's rows a multiple of 4 KB apart (1024 or 2048 floats) those reads fall into
+// one L1 set. A scratch build that keeps the untransposed path for such strides ran 128 x 1024 x
+// 64 in 98 µs instead of 210 µs, ahead of both OpenBLAS kernels (to do: land it with a re-run of
+// bench_gemm, which will move this rule).
 // gemm_kernel_for encodes exactly the regions where OpenBLAS is clearly faster; the blocks of a
 // product split over threads are judged by their own shape. The convolutions' products on an
 // implicit im2col matrix (indexed_gemm.cpp) are ours in any case: OpenBLAS cannot read one.
