@@ -3,6 +3,9 @@
 # The always-present components share one export set (odenetTargets); each optional one has its
 # own (odenet-utilTargets), which the package config includes only when the component is asked
 # for, after finding the packages its targets name (PNG::PNG, ZLIB::ZLIB).
+# The exported targets name their dependencies by target (xtensor, xtensor-blas, odenet::OpenBLAS,
+# ZLIB::ZLIB), never by a path of the build machine: the package config finds them on the
+# consumer's machine, and odenet_openblas.cmake, installed beside it, makes odenet::OpenBLAS there.
 # tests/install_consumer checks all of this from an installed prefix (ctest -L install).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
@@ -29,4 +32,5 @@ configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/odenetConfig.cmake.in
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/odenetConfigVersion.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/odenetConfig.cmake ${PROJECT_BINARY_DIR}/odenetConfigVersion.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/odenet_openblas.cmake
         DESTINATION ${config_dir})

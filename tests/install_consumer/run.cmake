@@ -1,22 +1,27 @@
 # The install test (ctest -L install), run as
-#   cmake -DODENET_BINARY_DIR=<odenet build> -DCONSUMER_SOURCE_DIR=<this folder> -DWORK_DIR=<scratch>
+#   cmake -DODENET_BINARY_DIR=<odenet build> -DODENET_SOURCE_DIR=<odenet source>
+#         -DCONSUMER_SOURCE_DIR=<this folder> -DWORK_DIR=<scratch>
 #         -DCONFIG=<Release...> -DGENERATOR=<generator> -DCXX_COMPILER=<c++>
 #         [-DCXX_COMPILER_LAUNCHER=<ccache>] -P run.cmake
 # (tests/CMakeLists.txt passes odenet's own build settings, so the consumer is compiled by the
 # same compiler and generator). Steps, each failing the test with its output:
 #   1. `cmake --install` the odenet build into WORK_DIR/prefix (emptied first: a file the build
-#      no longer installs must not linger and hide a missing install rule);
+#      no longer installs must not linger and hide a missing install rule); check that no
+#      installed *.cmake file names a library or header path of this machine or odenet's trees;
 #   2. configure the consumer with -DCMAKE_PREFIX_PATH=WORK_DIR/prefix (package registry off) and
 #      check that odenet was found there, not somewhere else on the system;
 #   3. build it and run it with WORK_DIR/out as its output folder; check its last line, the CSV
 #      header and the PNG signature;
 #   4. hide the installed util targets file, as in an odenet built with ODENET_BUILD_UTIL=OFF,
-#      and check that find_package(odenet REQUIRED COMPONENTS util) then fails with our message.
+#      and check that find_package(odenet REQUIRED COMPONENTS util) then fails with our message;
+#   5. with a FindPNG module that fails when run, check that find_package(odenet REQUIRED
+#      COMPONENTS ode) configures (it must not look for util's packages) and that asking for util
+#      does look for PNG (so that the first check can see something).
 # ccache as the consumer's launcher (when odenet's build uses it) is safe: it hashes the installed
 # headers' contents, so a reinstalled header that changed is a miss.
 cmake_minimum_required(VERSION 3.20)
 
-foreach(var ODENET_BINARY_DIR CONSUMER_SOURCE_DIR WORK_DIR GENERATOR CXX_COMPILER)
+foreach(var ODENET_BINARY_DIR ODENET_SOURCE_DIR CONSUMER_SOURCE_DIR WORK_DIR GENERATOR CXX_COMPILER)
   if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
     message(FATAL_ERROR "run.cmake: -D${var}=... is required")
   endif()
@@ -55,6 +60,51 @@ endif()
 # 1. Install.
 run("cmake --install into ${prefix}"
     ${CMAKE_COMMAND} --install ${ODENET_BINARY_DIR} --prefix ${prefix} --config ${CONFIG})
+
+# 1b. The installed CMake files name no file of the build machine: a library or header folder
+# under /usr/lib, /usr/include or /lib (where this machine's OpenBLAS, zlib and libpng live), or
+# in odenet's build or source tree, would be wrong on a consumer's machine, whose dependencies
+# are found when it configures (find_dependency in odenetConfig.cmake). Each file is cut into
+# tokens at the characters that delimit a path in CMake code (quotes, list separators,
+# generator expressions), after every variable reference has become a word, so that
+# ${_IMPORT_PREFIX}/lib/libodenet_core.a is not read as /lib/...; the one absolute path allowed
+# is the package's own config folder, which configure_package_config_file may name to
+# recognise an install that was not moved.
+file(GLOB_RECURSE installed_cmake_files ${prefix}/*.cmake)
+if(NOT installed_cmake_files)
+  message(FATAL_ERROR "install test: no *.cmake file under ${prefix}; the path check would see nothing")
+endif()
+file(REAL_PATH "${ODENET_BINARY_DIR}" real_binary_dir)
+set(machine_roots /usr/lib /usr/lib64 /usr/include /lib /lib64
+    ${ODENET_BINARY_DIR} ${real_binary_dir} ${ODENET_SOURCE_DIR})
+list(REMOVE_DUPLICATES machine_roots)
+set(machine_paths)
+foreach(cmake_file IN LISTS installed_cmake_files)
+  file(READ ${cmake_file} text)
+  string(REGEX REPLACE "\\$\\{[A-Za-z0-9_]*\\}" "VAR" text "${text}")  # ${_IMPORT_PREFIX}/lib is relative
+  string(REGEX REPLACE "[][ \t\r\n\"\\'(),;:=<>{}]+" ";" tokens "${text}")
+  list(FILTER tokens INCLUDE REGEX "^/")
+  list(FILTER tokens EXCLUDE REGEX "/cmake/odenet/?$")
+  foreach(token IN LISTS tokens)
+    foreach(root IN LISTS machine_roots)
+      string(FIND "${token}/" "${root}/" at)
+      if(at EQUAL 0)
+        file(RELATIVE_PATH shown ${prefix} ${cmake_file})
+        list(APPEND machine_paths "  ${shown}: ${token}")
+        break()
+      endif()
+    endforeach()
+  endforeach()
+endforeach()
+if(machine_paths)
+  list(REMOVE_DUPLICATES machine_paths)
+  list(JOIN machine_paths "\n" shown)
+  message(FATAL_ERROR "install test: installed CMake files under ${prefix} name paths of the build "
+                      "machine (its libraries and headers, or odenet's build or source tree); a "
+                      "consumer's machine may have none of them there:\n${shown}")
+endif()
+list(LENGTH installed_cmake_files count)
+message(STATUS "install test: the ${count} installed *.cmake files name no library, header or build path of this machine")
 
 # 2. Configure the consumer against the prefix only.
 run("configure the consumer" ${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${build} ${configure_args})
@@ -159,3 +209,22 @@ if(rc EQUAL 0 OR NOT output MATCHES "odenet component \"util\" is not installed 
                       "should fail naming the component; it gave (${rc}):\n${output}")
 endif()
 message(STATUS "install test: without util, find_package(odenet REQUIRED COMPONENTS util) fails as it should")
+
+# 5. Asking only for always-present components needs none of util's packages. A FindPNG module
+# first on CMAKE_MODULE_PATH stops the configure with its message whenever PNG is looked for
+# (find_package tries modules before configs); a REQUIRED find_dependency would ignore
+# CMAKE_DISABLE_FIND_PACKAGE_PNG, so that is not enough. zlib is not tested: odenet::nn, always
+# loaded, links it.
+set(no_png ${WORK_DIR}/no-png)
+file(WRITE ${no_png}/FindPNG.cmake "message(FATAL_ERROR \"install test: PNG was looked for\")\n")
+run("configure an ode-only consumer with PNG unfindable"
+    ${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build-ode-only ${configure_args}
+    -DCONSUMER_ODE_ONLY=ON -DCMAKE_MODULE_PATH=${no_png})
+execute_process(COMMAND ${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build-util-no-png
+                        ${configure_args} -DCMAKE_MODULE_PATH=${no_png}
+                RESULT_VARIABLE rc OUTPUT_VARIABLE output ERROR_VARIABLE output)
+if(rc EQUAL 0 OR NOT output MATCHES "install test: PNG was looked for")
+  message(FATAL_ERROR "install test: with the failing FindPNG, find_package(odenet COMPONENTS util) "
+                      "should have stopped in it, or the ode-only check sees nothing; it gave (${rc}):\n${output}")
+endif()
+message(STATUS "install test: find_package(odenet REQUIRED COMPONENTS ode) does not look for PNG; COMPONENTS util does")
