@@ -16,6 +16,8 @@
 #include "odenet/nn/npz.hpp"
 #include "odenet/nn/odeint.hpp"
 #include "odenet/nn/pooling.hpp"
+#include "odenet/nn/rnn_cell.hpp"
+#include "odenet/nn/rnn_sequence.hpp"
 #include "odenet/nn/sequential.hpp"
 #include "odenet/optim/adagrad.hpp"
 #include "odenet/optim/adam.hpp"
