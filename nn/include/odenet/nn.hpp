@@ -8,6 +8,7 @@
 #include "odenet/nn/concat_layers.hpp"
 #include "odenet/nn/conv2d.hpp"
 #include "odenet/nn/dropout.hpp"
+#include "odenet/nn/gaussian.hpp"
 #include "odenet/nn/init.hpp"
 #include "odenet/nn/linear.hpp"
 #include "odenet/nn/loss.hpp"
