@@ -169,11 +169,22 @@ TEST_CASE("run_sequence in float32 follows float64, and an empty sequence return
     const Var x = randn({6, 2, 3});
     const Var mask = nn::mask_from_lengths({6, 3}, 6, Dtype::float32);  // a float32 mask for a float64 run
     const Var out64 = nn::run_sequence(gru, x, mask).outputs;
+    backward(sum(square(out64)));
+    const Tensor<double> grad64 = gru.weight_hh.grad().value<double>();
     gru.to(Dtype::float32);
     const Var out32 = nn::run_sequence(gru, to_dtype(x, Dtype::float32), mask).outputs;
     CHECK(out32.dtype() == Dtype::float32);
     // Six steps of O(1) values in float32 (unit roundoff 6e-8), each contracting the state.
     CHECK(xt::amax(xt::abs(xt::cast<double>(out32.value<float>()) - out64.value<double>()))() < 2e-6);
+    // The backward in float32 too: gradients of size O(1) summed over 9 real steps. Measured
+    // 6.3e-8 (about one float32 rounding); 1e-6 leaves 15x for other kernels, and a wrong formula
+    // or a lost path is off by O(0.1).
+    backward(sum(square(out32)));
+    REQUIRE(gru.weight_hh.grad().dtype() == Dtype::float32);
+    const Tensor<double> grad32 = xt::cast<double>(gru.weight_hh.grad().value<float>());
+    CAPTURE(xt::amax(xt::abs(grad32 - grad64))());
+    CHECK(xt::amax(xt::abs(grad32 - grad64))() < 1e-6);
+    CHECK(xt::amax(xt::abs(grad64))() > 0.1);
 
     const auto [empty, last] = nn::run_sequence(gru, zeros({0, 2, 3}, Dtype::float32));
     CHECK(empty.shape() == Shape{0, 2, 4});
