@@ -306,13 +306,14 @@ TEST_CASE("100 output times: the backward keeps its step size, checkpointing sol
     // One forward solve each: the same steps, so the same count.
     CHECK(s_checkpointed.forward.nfe == s_adjoint.forward.nfe);
     CHECK(s_direct.forward.nfe == s_adjoint.forward.nfe);
-    // Restarting at each of the 100 segments cost over 5 evaluations a segment on top of the
-    // steps themselves; carried over, the backward (a system three times larger, with a
-    // looser-scaled error) takes about as many as the forward.
-    CHECK(s_adjoint.backward.nfe < 2 * s_adjoint.forward.nfe);
-    // A re-solve from a checkpoint is the forward's step again: 6 evaluations a step for
-    // dopri5 (7 stages, first same as last), one step per checkpoint interval.
-    CHECK(s_checkpointed.backward.nfe < 2 * s_checkpointed.forward.nfe);
+    // The backward stops at each of the 100 output times (the loss's gradient there jumps the
+    // adjoint state), so each segment costs at least one step of 7 evaluations. With a new
+    // starting-step search per segment it took 1501 evaluations here (15x the forward's 98);
+    // starting each segment with the step the last one planned, 808.
+    CHECK(s_adjoint.backward.nfe < 10 * s_adjoint.forward.nfe);
+    // Re-solving from a checkpoint with the forward's step is one step per checkpoint interval
+    // (each step, cut at the output times inside it): 906 here, 1603 with a search per interval.
+    CHECK(s_checkpointed.backward.nfe < 10 * s_adjoint.forward.nfe);
     CHECK(max_rel_diff(adjoint.y0, direct.y0) < 1e-5);
     CHECK(max_rel_diff(checkpointed.y0, direct.y0) < 1e-6);
     for (std::size_t p = 0; p < direct.params.size(); ++p) {
