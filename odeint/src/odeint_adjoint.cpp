@@ -126,7 +126,9 @@ Grads adjoint_backward(const Problem& p, const Tensor<T>& Y, const Tensor<T>& G,
     const Shape shape = p.y0.shape();
     const std::vector<double>& times = p.times;
     AugmentedDynamics<T> aug(p, shape);
-    const Options opt = backward_options(p.options, aug.state_size());
+    // Each segment's solve starts with the step the previous one planned (Solution::next_step),
+    // not a new starting-step search (#18).
+    Options opt = backward_options(p.options, aug.state_size());
     const std::size_t n = times.size();
     Tensor<T> a = row(G, n - 1, shape);
     std::vector<Tensor<T>> a_theta;
@@ -154,6 +156,7 @@ Grads adjoint_backward(const Problem& p, const Tensor<T>& Y, const Tensor<T>& G,
                               e.component());
         }
         add_into(total, seg.stats);
+        if (seg.next_step > 0.0) opt.first_step = seg.next_step;
         a = aug.a(seg.ys[1]);
         a_theta = aug.a_theta(seg.ys[1]);
         if (i - 1 == 0 && want_t) {

@@ -17,25 +17,25 @@ struct Checkpoints {
     std::vector<std::size_t> output_at;  // index in `times` of each output time
 };
 
+// The checkpoints of one forward solve: t0, then every accepted step's end and every output time
+// in order, each once, with its state (an output time that is a step's end is that step's state;
+// one inside a step is its dense output, and the backward re-solves the two parts separately).
 template <class T>
-Checkpoints checkpoint_times(const Dynamics& f, const Tensor<T>& y0, const std::vector<double>& ts, const Options& o,
-                             SolveStats& stats) {
-    std::vector<double> boundaries;
-    Options probe = o;
-    probe.step_callback = [&](const StepInfo& s) {
-        if (s.accepted) boundaries.push_back(s.t + s.h);
-        if (o.step_callback) o.step_callback(s);
-    };
-    auto fv = [&f](double t, const Tensor<T>& y) { return eval_plain(f, t, y); };
-    add_into(stats, solve_compiled(fv, y0, ts, probe).stats);
-    Checkpoints c;
+Checkpoints checkpoints_of(const Solution<Tensor<T>>& sol, std::vector<Tensor<T>>& states) {
+    const std::vector<double>& ts = sol.ts;
+    Checkpoints c{{ts[0]}, {0}};
+    states.push_back(sol.ys[0]);
     const double dir = ts.size() > 1 && ts.back() < ts.front() ? -1.0 : 1.0;
-    std::size_t b = 0;
-    for (std::size_t i = 0; i < ts.size(); ++i) {
-        for (; b < boundaries.size() && dir * (boundaries[b] - ts[i]) < 0; ++b)
-            if (c.times.empty() || dir * (boundaries[b] - c.times.back()) > 0) c.times.push_back(boundaries[b]);
+    std::size_t s = 0;
+    for (std::size_t i = 1; i < ts.size(); ++i) {
+        for (; s < sol.step_ts.size() && dir * (sol.step_ts[s] - ts[i]) < 0; ++s) {
+            c.times.push_back(sol.step_ts[s]);
+            states.push_back(sol.step_ys[s]);
+        }
+        if (s < sol.step_ts.size() && sol.step_ts[s] == ts[i]) ++s;
         c.output_at.push_back(c.times.size());
         c.times.push_back(ts[i]);
+        states.push_back(sol.ys[i]);
     }
     return c;
 }
@@ -50,6 +50,9 @@ std::vector<Var> backprop_step(const Problem& p, double t0, double t1, const Ten
     auto timed = [&f](double t, const Var& y) { return f(Var::scalar(t, dtype_of<T>()), y); };
     Options opt = p.options.solver;
     opt.step_callback = nullptr;
+    // The forward crossed [t0, t1] in one accepted step (or part of one, cut at an output time):
+    // starting with that step makes the re-solve one step, with no starting-step search.
+    opt.first_step = std::abs(t1 - t0);
     Var yj(y_start, true);
     Solution<Var> seg;
     try {
@@ -115,15 +118,15 @@ template <class T>
 OdeintSolution checkpointed_forward(const Problem& p) {
     const Dynamics& f = p.f;
     auto fv = [&f](double t, const Tensor<T>& y) { return eval_plain(f, t, y); };
-    SolveStats forward;
-    Checkpoints cp = checkpoint_times(f, p.y0.value<T>(), p.times, p.options.solver, forward);
-    Options quiet = p.options.solver;
-    quiet.step_callback = nullptr;
-    Solution<Tensor<T>> sol = solve_compiled(fv, p.y0.value<T>(), cp.times, quiet);
-    add_into(forward, sol.stats);
-    std::vector<Tensor<T>> states = std::move(sol.ys);
-    std::vector<Tensor<T>> outs;
-    for (std::size_t idx : cp.output_at) outs.push_back(states[idx]);
+    // One solve that keeps every accepted step's state: the checkpoints (#18; it used to solve
+    // twice, once to find the steps and once to keep their states).
+    Options keep = p.options.solver;
+    keep.save_steps = true;
+    Solution<Tensor<T>> sol = solve_compiled(fv, p.y0.value<T>(), p.times, keep);
+    SolveStats forward = sol.stats;
+    std::vector<Tensor<T>> states;
+    Checkpoints cp = checkpoints_of(sol, states);
+    std::vector<Tensor<T>> outs = std::move(sol.ys);
     const bool any_grad = p.y0.requires_grad() || p.ts.requires_grad() || !p.params.empty();
     if (GradMode::enabled() && !any_grad) probe_unlisted_parameters(p);
     auto backward_stats = std::make_shared<SolveStats>();

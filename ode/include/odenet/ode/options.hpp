@@ -21,8 +21,12 @@ struct Options {
     double rtol = 1e-7;  ///< relative tolerance (torchdiffeq's default; SciPy uses 1e-3)
     double atol = 1e-9;  ///< absolute tolerance
     /// Size of the first step; 0 selects it by Hairer, Norsett & Wanner's algorithm
-    /// (HNW I, Sec. II.4, "Starting step size"), which costs one evaluation of f.
+    /// (HNW I, Sec. II.4, "Starting step size"), which costs one evaluation of f. A solve that
+    /// continues an earlier one can pass that one's Solution::next_step.
     double first_step = 0.0;
+    /// Keep the state at the end of every accepted step (Solution::step_ts, step_ys), as
+    /// diffrax's SaveAt(steps=True): what a checkpointing backward pass restarts from.
+    bool save_steps = false;
     /// Smallest |h| the controller may propose; a step rejected at this size raises
     /// SolverError (step size underflow). 0: only the floating-point floor 8 eps |t|.
     double min_step = 0.0;

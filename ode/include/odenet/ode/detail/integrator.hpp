@@ -119,6 +119,10 @@ private:
     // stages were checked through the error estimate already).
     void advance(double t_new, double h) {
         using std::swap;
+        if (opt_.save_steps) {
+            sol_.step_ts.push_back(t_new);
+            sol_.step_ys.push_back(cache_.y_new);
+        }
         swap(y_, cache_.y_new);
         const int s = cache_.stages();
         if (cache_.fsal()) {
@@ -236,6 +240,7 @@ void Integrator<State, F>::run_adaptive() {
     controller.reset();
     double t = t0;
     double h = opt_.first_step > 0.0 ? dir_ * std::min(opt_.first_step, opt_.max_step) : initial_step(t0);
+    double planned = h;  // the step the controller wanted before a cut to land on t_end
 
     while (next_ < ts_.size()) {
         // ---- guard rails: step budget, the end point, the step-size floor -----------------
@@ -244,6 +249,7 @@ void Integrator<State, F>::run_adaptive() {
         if (attempts() >= opt_.max_steps)
             fail(t, h, "maximum number of steps (" + std::to_string(opt_.max_steps) + ") reached before t = " +
                            num(t_end), last_ratio_);
+        planned = h;
         if (dir_ * (t + h - t_end) >= -h_min) h = t_end - t;  // land on t_end, never overshoot it
         ensure_k0(t, h);
 
@@ -276,7 +282,13 @@ void Integrator<State, F>::run_adaptive() {
         double h_next = decision.h_next;
         if (std::abs(h_next) > opt_.max_step) h_next = dir_ * opt_.max_step;
         if (std::abs(h_next) < h_min) h_next = dir_ * h_min;
-        h = h_next;
+        // After the last step: what a continuing solve should start with. A last step cut short
+        // to land on t_end says little about the solution's scale; the plan before the cut does.
+        if (next_ < ts_.size()) {
+            h = h_next;
+        } else {
+            sol_.next_step = std::abs(h == planned ? h_next : planned);
+        }
     }
 }
 
