@@ -11,6 +11,7 @@
 
 #include "odenet/nn.hpp"
 #include "odenet/testing/gradcheck.hpp"
+#include "nn/cell_params.hpp"
 
 using namespace odenet;
 using namespace odenet::testing;
@@ -93,16 +94,6 @@ std::vector<std::string> names(const nn::Module& m) {
     std::vector<std::string> out;
     for (const auto& [n, v] : m.named_parameters()) out.push_back(n);
     return out;
-}
-
-// Makes the cell's parameters v[first..first+3] (as gradcheck's leaves) and returns the cell.
-template <class Cell>
-Cell& with_params(Cell& cell, const std::vector<Var>& v, std::size_t first) {
-    cell.weight_ih = v[first];
-    cell.weight_hh = v[first + 1];
-    cell.bias_ih = v[first + 2];
-    cell.bias_hh = v[first + 3];
-    return cell;
 }
 
 // Each float64 reference sums at most 8 products of O(1) numbers in another order than the GEMM,

@@ -9,6 +9,7 @@
 
 #include "odenet/nn.hpp"
 #include "odenet/testing/gradcheck.hpp"
+#include "nn/cell_params.hpp"
 
 using namespace odenet;
 using namespace odenet::testing;
@@ -33,15 +34,6 @@ double max_diff(const std::vector<double>& a, const std::vector<double>& b) {
     double d = 0;
     for (std::size_t i = 0; i < a.size(); ++i) d = std::max(d, std::abs(a[i] - b[i]));
     return d;
-}
-
-template <class Cell>
-Cell& with_params(Cell& cell, const std::vector<Var>& v, std::size_t first) {
-    cell.weight_ih = v[first];
-    cell.weight_hh = v[first + 1];
-    cell.bias_ih = v[first + 2];
-    cell.bias_hh = v[first + 3];
-    return cell;
 }
 
 }  // namespace
