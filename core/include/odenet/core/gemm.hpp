@@ -18,7 +18,8 @@ enum class GemmKernel { automatic, odenet, openblas };
 GemmKernel gemm_kernel_for(std::size_t rows, std::size_t n, std::size_t k, std::size_t element_size);
 
 /// True when the loaded OpenBLAS runs AVX-512 kernels (SkylakeX, Cooperlake, SapphireRapids),
-/// the only ones bench_gemm measured faster than ours; false with OPENBLAS_CORETYPE=Haswell.
+/// with which bench_gemm measured it faster than ours on several kinds of product; false with
+/// OPENBLAS_CORETYPE=Haswell, where it wins only wide, shallow float products.
 bool blas_has_avx512_kernels();
 
 /// C (m x n, leading dimension ldc) = op(A) op(B) + beta C, where op(A) is m x k and op(B) is
