@@ -10,6 +10,7 @@
 #include "odenet/nn/dropout.hpp"
 #include "odenet/nn/gaussian.hpp"
 #include "odenet/nn/init.hpp"
+#include "odenet/nn/irregular_times.hpp"
 #include "odenet/nn/linear.hpp"
 #include "odenet/nn/loss.hpp"
 #include "odenet/nn/module.hpp"
