@@ -121,7 +121,7 @@ TEST_CASE("irregular_times: union, positions and mask on a hand example") {
           Tensor<double>(xt::view(expected, xt::all(), xt::all(), 0)));
 }
 
-TEST_CASE("irregular_times: a single union time and an all-empty batch go through odeint") {
+TEST_CASE("irregular_times: a single union time, times one ulp apart and an all-empty batch go through odeint") {
     auto f = std::make_shared<Mlp>();
     const Var y0(randn<double>({2, 2}), true);
     // Both sequences observed only at the start: odeint over one time returns y0.
@@ -130,6 +130,14 @@ TEST_CASE("irregular_times: a single union time and an all-empty batch go throug
     const Var g = one.gather(nn::odeint(f, y0, one.times, options(ode::Grad::adjoint)).ys);
     const Tensor<double>& y = y0.value<double>();
     CHECK(g.value<double>() == Tensor<double>{{{y(0, 0), y(0, 1)}, {0, 0}}, {{y(1, 0), y(1, 1)}, {y(1, 0), y(1, 1)}}});
+    // Times one ulp apart stay two union times; odeint solves the tiny interval between them.
+    const double t1 = std::nextafter(0.5, 1.0);
+    const auto close = nn::irregular_times({{0.5}, {t1}}, 0.0);
+    REQUIRE(close.times.shape() == Shape{3});
+    const Var h = close.gather(nn::odeint(f, y0, close.times, options(ode::Grad::adjoint)).ys);
+    backward(sum(h));
+    CHECK(xt::all(xt::isfinite(h.value<double>())));
+    CHECK(xt::all(xt::isfinite(y0.grad().value<double>())));
     // No observation at all, only the start: (batch, 0, 2).
     const auto none = nn::irregular_times({{}, {}}, 0.0);
     CHECK(none.max_length == 0);
