@@ -74,7 +74,7 @@ void save_spiral_figure(const std::string& path, const std::string& title, const
                                                  {kBlue, "reconstruction"}, {kRed, "extrapolation"}};
     for (const auto& [c, text] : items) {
         img.fill_rect(lx, ly - 1, lx + 12, ly + 2, c);
-        lx = img.draw_text(lx + 18, ly - 3, text, util::kBlack) + 16;
+        lx += 18 + img.draw_text(lx + 18, ly - 3, text, util::kBlack) + 16;
     }
     img.save_png(path);
 }
@@ -103,7 +103,7 @@ void save_latent_figure(const std::string& path, const std::string& title, const
     const long ly = long(img.height()) - 10;
     long lx = 8;
     img.fill_rect(lx, ly - 1, lx + 12, ly + 2, kOrange);
-    lx = img.draw_text(lx + 18, ly - 3, "clockwise", util::kBlack) + 16;
+    lx += 18 + img.draw_text(lx + 18, ly - 3, "clockwise", util::kBlack) + 16;
     img.fill_rect(lx, ly - 1, lx + 12, ly + 2, kBlue);
     img.draw_text(lx + 18, ly - 3, "counter-clockwise (z1 against z0; faint: extrapolated)", util::kBlack);
     img.save_png(path);

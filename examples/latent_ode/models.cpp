@@ -139,7 +139,9 @@ private:
     Var evolve(const Var& h, const Var& delta) {
         auto g = hidden_dynamics_;
         const ode::Dynamics f = [g, delta](const Var&, const Var& y) { return g->forward(y) * delta; };
-        solves_.push_back(ode::odeint(f, h, linspace(0.0, 1.0, 2), g->parameters(), o_.odeint));
+        ode::OdeintOptions steps = o_.odeint;
+        steps.solver.method = ode::Method::rk4;  // one RK4 step per gap: see the header
+        solves_.push_back(ode::odeint(f, h, linspace(0.0, 1.0, 2), g->parameters(), steps));
         return reshape(slice(solves_.back().ys, 0, 1, 2), h.shape());
     }
 
