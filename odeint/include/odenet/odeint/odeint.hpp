@@ -6,10 +6,12 @@
 //   Grad::direct        record every stage on the tape and backprop through them (memory grows
 //                       with the number of steps; exact gradient of the discrete solve)
 //   Grad::checkpointed  keep the state at every accepted step of the forward solve and, going
-//                       backwards, re-solve each step from its checkpoint with recording, then
-//                       backprop through it: the reverse pass never drifts from the forward
-//                       trajectory (the plain adjoint's weakness on unstable dynamics); memory
-//                       grows with the number of checkpoints, not stages.
+//                       backwards, re-solve each step once from its checkpoint with recording
+//                       (output times inside it read from its dense output), then backprop
+//                       through it: the gradient of the forward's discrete solve, as direct
+//                       mode's, so the reverse pass never drifts from the forward trajectory
+//                       (the plain adjoint's weakness on unstable dynamics); memory grows with
+//                       the number of steps, and the tape holds one step at a time.
 // Gradients reach y0, the parameters and every output time (t0 included): dL/dtᵢ = ⟨∂L/∂y(tᵢ),
 // f(tᵢ, y(tᵢ))⟩ for i ≥ 1 and dL/dt0 = −⟨dL/dy0, f(t0, y0)⟩ (Chen et al. 2018, Appendix B).
 //
