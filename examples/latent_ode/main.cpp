@@ -40,7 +40,7 @@ struct Config {
     std::string model = "latent_ode", grad = "adjoint", dtype = "float64", out = "out/latent_ode";
     std::size_t n = 30, niters = 2000, spirals = 1000, test_spirals = 100, batch_size = 1000;
     std::size_t eval_every = 100, save_every = 100, seed = 0, threads = 1;
-    double lr = 0.01, rtol = 1e-5, atol = 1e-6;
+    double lr = 0.01, lr_final = -1, rtol = 1e-5, atol = 1e-6;  // lr_final < 0: constant lr
     bool resume = false, overwrite = false;
 };
 
@@ -52,6 +52,13 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 // A generator for iteration `it` alone: a resumed run draws what the uninterrupted one drew.
 on::Generator generator_for(std::size_t seed, std::size_t it) { return on::Generator(seed * 1000003u + it * 7919u + 17u); }
+
+// The learning rate at iteration `it`: constant, or decaying geometrically from --lr at the first
+// iteration to --lr-final at the last.
+double learning_rate(const Config& c, std::size_t it) {
+    if (c.lr_final < 0 || c.niters < 2) return c.lr;
+    return c.lr * std::pow(c.lr_final / c.lr, double(it - 1) / double(c.niters - 1));
+}
 
 // What must match for --resume to continue a run (a checkpoint of other data is refused).
 std::vector<double> run_config_of(const Config& c) {
@@ -200,6 +207,7 @@ int run(const Config& c) {
     };
     for (std::size_t it = std::size_t(model->iterations_done()) + 1; it <= c.niters; ++it) {
         on::Generator gen = generator_for(c.seed, it);
+        optimizer.set_lr(learning_rate(c, it));
         const std::vector<std::size_t> rows =
             c.batch_size >= c.spirals ? all_rows(c.spirals) : on::choice(c.spirals, c.batch_size, false, gen);
         const lo::Observations obs = lo::observe(d.train.noisy, d.train.times, d.train_at, rows, dtype);
@@ -252,6 +260,8 @@ int main(int argc, char** argv) {
     ex::add_whole(app, "--seed", c.seed, 0, 1000000000000LL, "random seed (data, weights, noise)");
     ex::add_whole(app, "--threads", c.threads, 1, 1024, "odenet threads");
     app.add_option("--lr", c.lr, "Adam learning rate")->check(ex::finite_number(positive))->capture_default_str();
+    app.add_option("--lr-final", c.lr_final, "decay the learning rate geometrically to this at the last iteration (default: constant)")
+        ->check(ex::finite_number(positive));
     app.add_option("--rtol", c.rtol, "ODE relative tolerance")->check(ex::finite_number(tolerance))->capture_default_str();
     app.add_option("--atol", c.atol, "ODE absolute tolerance")->check(ex::finite_number(tolerance))->capture_default_str();
     app.add_option("--grad", c.grad, "gradients through the ODE solves: adjoint, checkpointed or direct")
