@@ -37,10 +37,10 @@ using on::Var;
 namespace {
 
 struct Config {
-    std::string model = "latent_ode", grad = "adjoint", dtype = "float64", out = "out/latent_ode";
-    std::size_t n = 30, niters = 2000, spirals = 1000, test_spirals = 100, batch_size = 1000;
-    std::size_t eval_every = 100, save_every = 100, seed = 0, threads = 1;
-    double lr = 0.01, lr_final = -1, rtol = 1e-5, atol = 1e-6;  // lr_final < 0: constant lr
+    std::string model = "latent_ode", grad = "checkpointed", dtype = "float64", out = "out/latent_ode";
+    std::size_t n = 30, niters = 20000, spirals = 1000, test_spirals = 100, batch_size = 100;
+    std::size_t eval_every = 1000, save_every = 1000, seed = 0, threads = 1;
+    double lr = 0.01, lr_final = 5e-4, rtol = 1e-5, atol = 1e-6;
     bool resume = false, overwrite = false;
 };
 
@@ -56,7 +56,7 @@ on::Generator generator_for(std::size_t seed, std::size_t it) { return on::Gener
 // The learning rate at iteration `it`: constant, or decaying geometrically from --lr at the first
 // iteration to --lr-final at the last.
 double learning_rate(const Config& c, std::size_t it) {
-    if (c.lr_final < 0 || c.niters < 2) return c.lr;
+    if (c.niters < 2) return c.lr;
     return c.lr * std::pow(c.lr_final / c.lr, double(it - 1) / double(c.niters - 1));
 }
 
@@ -260,8 +260,8 @@ int main(int argc, char** argv) {
     ex::add_whole(app, "--seed", c.seed, 0, 1000000000000LL, "random seed (data, weights, noise)");
     ex::add_whole(app, "--threads", c.threads, 1, 1024, "odenet threads");
     app.add_option("--lr", c.lr, "Adam learning rate")->check(ex::finite_number(positive))->capture_default_str();
-    app.add_option("--lr-final", c.lr_final, "decay the learning rate geometrically to this at the last iteration (default: constant)")
-        ->check(ex::finite_number(positive));
+    app.add_option("--lr-final", c.lr_final, "the learning rate at the last iteration: it decays geometrically from --lr (equal to --lr: constant)")
+        ->check(ex::finite_number(positive))->capture_default_str();
     app.add_option("--rtol", c.rtol, "ODE relative tolerance")->check(ex::finite_number(tolerance))->capture_default_str();
     app.add_option("--atol", c.atol, "ODE absolute tolerance")->check(ex::finite_number(tolerance))->capture_default_str();
     app.add_option("--grad", c.grad, "gradients through the ODE solves: adjoint, checkpointed or direct")

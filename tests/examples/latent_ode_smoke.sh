@@ -11,7 +11,9 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
 
 # 30 iterations on 40 spirals (batch 20), 10 observations each: about two seconds.
-args=(--spirals 40 --test-spirals 10 --batch-size 20 --n 10 --eval-every 10 --save-every 10)
+# A constant learning rate (--lr-final = --lr): the decay schedule depends on --niters, which the
+# first part of the resumed run sets lower.
+args=(--spirals 40 --test-spirals 10 --batch-size 20 --n 10 --eval-every 10 --save-every 10 --lr-final 0.01)
 "$bin" "${args[@]}" --niters 30 --out "$tmp/run" >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/out" "$tmp/err"; fail "tiny run exited"; }
 for f in checkpoint.npz log.csv result.csv spirals.png latent.png; do [ -s "$tmp/run/$f" ] || fail "no $f in $tmp/run"; done
 is_png "$tmp/run/spirals.png" || fail "spirals.png is not a PNG"
