@@ -34,10 +34,18 @@ Tensor<T> select_rows(const Tensor<T>& t, std::size_t axis, const std::vector<st
     const AxisSplit s = split_at(t.shape(), axis);
     Tensor<T> out = Tensor<T>::from_shape(with_extent(t.shape(), axis, idx.size()));
     const std::size_t m = idx.size();
+    // A range (slice, concat's backward) is one block per outer index: copying it row by row
+    // made slicing the last axis one memmove call per element.
+    bool range = m > 0;
+    for (std::size_t k = 1; range && k < m; ++k) range = idx[k] == idx[0] + k;
     for (std::size_t o = 0; o < s.outer; ++o) {
         const T* src = t.data() + o * s.n * s.inner;
         T* dst = out.data() + o * m * s.inner;
-        for (std::size_t k = 0; k < m; ++k) std::copy_n(src + idx[k] * s.inner, s.inner, dst + k * s.inner);
+        if (range) {
+            std::copy_n(src + idx[0] * s.inner, m * s.inner, dst);
+        } else {
+            for (std::size_t k = 0; k < m; ++k) std::copy_n(src + idx[k] * s.inner, s.inner, dst + k * s.inner);
+        }
     }
     return out;
 }
