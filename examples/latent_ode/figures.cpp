@@ -105,7 +105,7 @@ void save_latent_figure(const std::string& path, const std::string& title, const
     img.fill_rect(lx, ly - 1, lx + 12, ly + 2, kOrange);
     lx += 18 + img.draw_text(lx + 18, ly - 3, "clockwise", util::kBlack) + 16;
     img.fill_rect(lx, ly - 1, lx + 12, ly + 2, kBlue);
-    img.draw_text(lx + 18, ly - 3, "counter-clockwise (z1 against z0; faint: extrapolated)", util::kBlack);
+    img.draw_text(lx + 18, ly - 3, "counter-clockwise (z1 against z0, faint: extrapolated)", util::kBlack);
     img.save_png(path);
 }
 
