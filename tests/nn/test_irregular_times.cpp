@@ -12,6 +12,7 @@
 
 #include "odenet/nn.hpp"
 #include "odenet/testing/gradcheck.hpp"
+#include "nn/time_mlp.hpp"
 
 using namespace odenet;
 using namespace odenet::testing;
@@ -19,18 +20,7 @@ namespace nn = odenet::nn;
 
 namespace {
 
-// f(t, y) = W2 tanh(W1 y + t c) + b: each row of the batch evolves on its own.
-struct Mlp : nn::TimeLayer {
-    nn::Linear l1{2, 6}, l2{6, 2};
-    Var c;
-    Mlp() {
-        register_module("l1", l1);
-        register_module("l2", l2);
-        c = Var(randn<double>({6}));
-        register_parameter("c", c);
-    }
-    Var forward(const Var& t, const Var& y) override { return l2(tanh(l1(y) + t * c)); }
-};
+using Mlp = odenet::test::TimeMlp;
 
 const ode::Grad kModes[] = {ode::Grad::direct, ode::Grad::adjoint, ode::Grad::checkpointed};
 

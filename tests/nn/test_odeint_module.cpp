@@ -8,23 +8,13 @@
 
 #include "odenet/autodiff.hpp"
 #include "odenet/nn.hpp"
+#include "nn/time_mlp.hpp"
 
 using namespace odenet;
 
 namespace {
 
-// f(t, y) = W2 tanh(W1 y + t c) + b: four parameters, batch of 3 two-vectors.
-struct Mlp : nn::TimeLayer {
-    nn::Linear l1{2, 6}, l2{6, 2};
-    Var c;
-    Mlp() {
-        register_module("l1", l1);
-        register_module("l2", l2);
-        c = Var(randn<double>({6}));
-        register_parameter("c", c);
-    }
-    Var forward(const Var& t, const Var& y) override { return l2(tanh(l1(y) + t * c)); }
-};
+using Mlp = odenet::test::TimeMlp;
 
 const ode::Grad kModes[] = {ode::Grad::direct, ode::Grad::adjoint, ode::Grad::checkpointed};
 
