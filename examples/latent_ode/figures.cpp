@@ -61,7 +61,7 @@ void save_spiral_figure(const std::string& path, const std::string& title, const
         const SpiralPanel& p = panels[k];
         const long x0 = long((k % columns) * size), y0 = kTitle + long((k / columns) * size), s = long(size);
         img.draw_rect(x0 + 2, y0 + 2, x0 + s - 3, y0 + s - 3, kGrey);
-        const Frame f = fit({&p.true_x, &p.seen_x}, {&p.true_y, &p.seen_y}, x0 + 4, y0 + 4, s - 8);
+        const Frame f = fit({&p.true_x, &p.seen_x, &p.recon_x, &p.extra_x}, {&p.true_y, &p.seen_y, &p.recon_y, &p.extra_y}, x0 + 4, y0 + 4, s - 8);
         polyline(img, f, p.true_x, p.true_y, kGrey);
         polyline(img, f, p.recon_x, p.recon_y, kBlue);
         polyline(img, f, p.extra_x, p.extra_y, kRed);
