@@ -6,12 +6,14 @@
 //   build/examples/latent_ode/latent_ode --model latent_ode --n 30 --out out/latent_ode-30
 //
 // Writes into --out: checkpoint.npz (model, optimizer, iterations; --resume continues from it),
-// log.csv (iteration, loss, NFE, seconds, test RMSE), result.csv (the final RMSE), spirals.png
+// log.csv (iteration, loss, NFE, seconds since this process started, test RMSE), result.csv (the final RMSE), spirals.png
 // (test spirals: observed points, truth, reconstruction and extrapolation) and, for the latent
 // models, latent.png (latent trajectories).
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <sstream>
@@ -39,7 +41,7 @@ namespace {
 struct Config {
     std::string model = "latent_ode", grad = "checkpointed", dtype = "float64", out = "out/latent_ode";
     std::size_t n = 30, niters = 20000, spirals = 1000, test_spirals = 100, batch_size = 100;
-    std::size_t eval_every = 1000, save_every = 1000, seed = 0, threads = 1;
+    std::size_t eval_every = 1000, save_every = 1000, seed = 0, threads = 1, stop_after = 0;
     double lr = 0.01, lr_final = 5e-4, rtol = 1e-5, atol = 1e-6;
     bool resume = false, overwrite = false;
 };
@@ -60,9 +62,11 @@ double learning_rate(const Config& c, std::size_t it) {
     return c.lr * std::pow(c.lr_final / c.lr, double(it - 1) / double(c.niters - 1));
 }
 
-// What must match for --resume to continue a run (a checkpoint of other data is refused).
+// What must match for --resume to continue a run: the data, and the learning-rate schedule
+// (it depends on --niters), so that a resumed run is the uninterrupted one.
 std::vector<double> run_config_of(const Config& c) {
-    return {double(c.n), double(c.seed), double(c.spirals), double(c.batch_size), c.dtype == "float32" ? 32.0 : 64.0, 0, 0, 0};
+    return {double(c.n), double(c.seed), double(c.spirals), double(c.batch_size), c.dtype == "float32" ? 32.0 : 64.0,
+            double(c.niters), c.lr, c.lr_final};
 }
 
 struct Data {
@@ -165,8 +169,10 @@ void truncate_log(const fs::path& path, long iterations) {
     std::istringstream in(on::nn::read_file(path.string()));
     std::string kept, line;
     if (std::getline(in, line)) kept += line + "\n";
-    while (std::getline(in, line))
-        if (std::strtod(line.c_str(), nullptr) <= double(iterations)) kept += line + "\n";
+    const auto fields = [](const std::string& l) { return std::count(l.begin(), l.end(), ',') + 1; };
+    const long columns = fields(line);
+    while (std::getline(in, line))  // a row cut short by a crash is dropped too
+        if (fields(line) == columns && std::strtod(line.c_str(), nullptr) <= double(iterations)) kept += line + "\n";
     on::nn::write_file_atomic(path.string(), kept);
 }
 
@@ -188,7 +194,9 @@ int run(const Config& c) {
     if (c.resume) {
         on::nn::load(*model, optimizer, ckpt.string());
         if (model->run_config() != run_config_of(c))
-            throw on::ValueError("latent_ode", "'" + ckpt.string() + "' is a run with other --n, --seed, --spirals, --batch-size or --dtype");
+            throw on::ValueError("latent_ode", "'" + ckpt.string() + "' is a run with other --n, --seed, --spirals, --batch-size, --dtype, "
+                                               "--niters, --lr or --lr-final (a resumed run repeats the interrupted one; "
+                                               "the learning-rate schedule depends on --niters)");
         truncate_log(log_path, model->iterations_done());
         std::printf("resumed from %s after %ld iterations\n", ckpt.c_str(), model->iterations_done());
     }
@@ -205,7 +213,8 @@ int run(const Config& c) {
             throw on::ValueError("latent_ode", "not saving a checkpoint: parameter " + *bad);
         on::nn::save(*model, optimizer, ckpt.string());
     };
-    for (std::size_t it = std::size_t(model->iterations_done()) + 1; it <= c.niters; ++it) {
+    const std::size_t first = std::size_t(model->iterations_done()) + 1;
+    for (std::size_t it = first; it <= c.niters; ++it) {
         on::Generator gen = generator_for(c.seed, it);
         optimizer.set_lr(learning_rate(c, it));
         const std::vector<std::size_t> rows =
@@ -224,14 +233,19 @@ int run(const Config& c) {
         log.row({double(it), loss, nfe_f, nfe_b, seconds_since(start), rmse.noisy, rmse.clean});
         if (it % c.save_every == 0 || it == c.niters) save();
         bar.update(it, {{"loss", loss}, {"nfe_f", nfe_f}, {"nfe_b", nfe_b}});
+        if (c.stop_after > 0 && it + 1 - first == c.stop_after && it < c.niters) {
+            save();
+            bar.finish();
+            std::printf("stopped after %zu iterations of this run (%zu of %zu); --resume continues\n", c.stop_after, it, c.niters);
+            return 0;
+        }
     }
     bar.finish();
     const Rmse rmse = predictive_rmse(*model, d, dtype);
-    {
-        on::util::CsvLog result((dir / "result.csv.partial").string(), {"n", "iterations", "rmse_noisy", "rmse_clean", "seconds"});
-        result.row({double(c.n), double(model->iterations_done()), rmse.noisy, rmse.clean, seconds_since(start)});
-    }
-    fs::rename(dir / "result.csv.partial", dir / "result.csv");
+    char result[256];
+    std::snprintf(result, sizeof result, "n,iterations,rmse_noisy,rmse_clean,seconds\n%zu,%ld,%.10g,%.10g,%.10g\n", c.n,
+                  model->iterations_done(), rmse.noisy, rmse.clean, seconds_since(start));
+    on::nn::write_file_atomic((dir / "result.csv").string(), result);
     write_figures(*model, d, c, dtype, dir);
     std::printf("%s, n = %zu: predictive RMSE on %zu test spirals (100 points after the observed window) %.4f against the noisy "
                 "observations, %.4f against the clean spirals; %.1f s\n",
@@ -251,7 +265,7 @@ int main(int argc, char** argv) {
     app.add_option("--model", c.model, "latent_ode, ode_rnn (ODE-RNN encoder), rnn or rnn_dt (RNN with time gaps)")
         ->check(CLI::IsMember(lo::model_names()))->capture_default_str();
     ex::add_whole(app, "--n", c.n, 1, 100, "observations per spiral, subsampled from its first 100 points");
-    ex::add_whole(app, "--niters", c.niters, 1, 10000000, "training iterations (a resumed run continues to this many)");
+    ex::add_whole(app, "--niters", c.niters, 1, 10000000, "training iterations (a resumed run needs the same number)");
     ex::add_whole(app, "--spirals", c.spirals, 1, 1000000, "training spirals");
     ex::add_whole(app, "--test-spirals", c.test_spirals, 1, 1000000, "held-out spirals for the predictive RMSE");
     ex::add_whole(app, "--batch-size", c.batch_size, 1, 1000000, "spirals per iteration (all of them when larger)");
@@ -259,6 +273,8 @@ int main(int argc, char** argv) {
     ex::add_whole(app, "--save-every", c.save_every, 1, 10000000, "iterations between checkpoints");
     ex::add_whole(app, "--seed", c.seed, 0, 1000000000000LL, "random seed (data, weights, noise)");
     ex::add_whole(app, "--threads", c.threads, 1, 1024, "odenet threads");
+    ex::add_whole(app, "--stop-after", c.stop_after, 0, 10000000,
+                  "end this process after this many iterations, with a checkpoint (0: run to --niters; for time-limited jobs)");
     app.add_option("--lr", c.lr, "Adam learning rate")->check(ex::finite_number(positive))->capture_default_str();
     app.add_option("--lr-final", c.lr_final, "the learning rate at the last iteration: it decays geometrically from --lr (equal to --lr: constant)")
         ->check(ex::finite_number(positive))->capture_default_str();

@@ -33,6 +33,25 @@ Var gaps_to_next(const Observations& obs, const std::vector<double>& last_gap, D
     return constant(std::move(g), dtype);
 }
 
+// (n, batch, 1): the time from the previous observation of the spiral to each one, from t = 0
+// for the first. Read backwards by the recognition RNN, these are the gaps to the observation it
+// reads next, and their sum is each observation's time: the encoder knows where z0's time is.
+Var gaps_from_previous(const Observations& obs, Dtype dtype) {
+    const std::size_t batch = obs.times.size(), n = batch ? obs.times[0].size() : 0;
+    Tensor<double> g = Tensor<double>::from_shape({n, batch, 1});
+    for (std::size_t b = 0; b < batch; ++b)
+        for (std::size_t j = 0; j < n; ++j) g(j, b, 0) = obs.times[b][j] - (j > 0 ? obs.times[b][j - 1] : 0.0);
+    return constant(std::move(g), dtype);
+}
+
+// ValueError unless `query` is increasing and starts at or after `from`.
+void check_query(const std::vector<double>& query, double from) {
+    for (std::size_t q = 0; q < query.size(); ++q)
+        if (!(query[q] >= from) || (q > 0 && !(query[q] > query[q - 1])))
+            throw ValueError("latent_ode", "prediction times must increase and start at or after " + std::to_string(from) +
+                                               "; query[" + std::to_string(q) + "] = " + std::to_string(query[q]));
+}
+
 Var times_var(const std::vector<double>& ts) {
     Tensor<double> t = Tensor<double>::from_shape({ts.size()});
     std::copy(ts.begin(), ts.end(), t.begin());
@@ -97,6 +116,7 @@ public:
     }
 
     Var latent_path(const Observations& obs, const std::vector<double>& query) override {
+        check_query(query, 0.0);
         solves_.clear();
         const Var z0 = encode(obs).mean();
         const std::vector<double> ts = with_start(0.0, query);
@@ -111,7 +131,7 @@ private:
         const std::size_t batch = obs.times.size();
         Var h;
         if (rnn_) {
-            const Var x = concat({obs.values, gaps_to_next(obs, std::vector<double>(batch, 0.0), o_.dtype)}, 2);
+            const Var x = concat({obs.values, gaps_from_previous(obs, o_.dtype)}, 2);
             h = nn::run_sequence(*rnn_, x, {}, {}, {.reverse = true}).last.h;
         } else {
             h = ode_rnn(obs);
@@ -141,6 +161,9 @@ private:
         const ode::Dynamics f = [g, delta](const Var&, const Var& y) { return g->forward(y) * delta; };
         ode::OdeintOptions steps = o_.odeint;
         steps.solver.method = ode::Method::rk4;  // one RK4 step per gap: see the header
+        // Backprop through that step: the adjoint of a one-step solve would be one RK4 step of
+        // the augmented system backwards, not the gradient of the forward step.
+        steps.grad = ode::Grad::direct;
         solves_.push_back(ode::odeint(f, h, linspace(0.0, 1.0, 2), g->parameters(), steps));
         return reshape(slice(solves_.back().ys, 0, 1, 2), h.shape());
     }
@@ -177,6 +200,7 @@ public:
     Var predict(const Observations& obs, const std::vector<double>& query) override {
         solves_.clear();
         const std::size_t batch = obs.times.size();
+        check_query(query, 0.0);
         std::vector<double> first_gap(batch);
         for (std::size_t b = 0; b < batch; ++b) {
             first_gap[b] = query.at(0) - obs.times[b].back();

@@ -11,28 +11,33 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
 
 # 30 iterations on 40 spirals (batch 20), 10 observations each: about two seconds.
-# A constant learning rate (--lr-final = --lr): the decay schedule depends on --niters, which the
-# first part of the resumed run sets lower.
-args=(--spirals 40 --test-spirals 10 --batch-size 20 --n 10 --eval-every 10 --save-every 10 --lr-final 0.01)
+args=(--spirals 40 --test-spirals 10 --batch-size 20 --n 10 --eval-every 10 --save-every 7)
 "$bin" "${args[@]}" --niters 30 --out "$tmp/run" >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/out" "$tmp/err"; fail "tiny run exited"; }
 for f in checkpoint.npz log.csv result.csv spirals.png latent.png; do [ -s "$tmp/run/$f" ] || fail "no $f in $tmp/run"; done
 is_png "$tmp/run/spirals.png" || fail "spirals.png is not a PNG"
 [ "$(head -1 "$tmp/run/log.csv")" = iteration,loss,nfe_forward,nfe_backward,seconds,test_rmse_noisy,test_rmse_clean ] || fail "log header"
 [ "$(wc -l <"$tmp/run/log.csv")" -eq 31 ] || fail "log.csv should have a header and 30 rows"
 grep -q 'predictive RMSE on 10 test spirals' "$tmp/out" || fail "no RMSE line in: $(cat "$tmp/out")"
-# Every logged iteration has a finite loss and, for the latent ODE's adjoint, backward NFE.
+# Every logged iteration has a finite loss and backward NFE (checkpointed gradients by default).
 awk -F, 'NR > 1 && !($2 > 0 && $4 > 0) { exit 1 }' "$tmp/run/log.csv" || fail "a row without loss or backward NFE"
 
-# Resume: 20 iterations, then --resume to 30, gives the uninterrupted run's losses exactly.
-"$bin" "${args[@]}" --niters 20 --out "$tmp/part" >/dev/null 2>&1 || fail "20-iteration run"
+# Resume: stopped after 20 iterations (checkpoints at 7 and 14, then the stop's own at 20), a
+# partial log row appended as a crash would leave it, then --resume: the uninterrupted run's
+# losses exactly, the partial row dropped.
+"$bin" "${args[@]}" --niters 30 --stop-after 20 --out "$tmp/part" >"$tmp/out" 2>&1 || fail "stopped run: $(cat "$tmp/out")"
+grep -q 'stopped after 20 iterations' "$tmp/out" || fail "stop message: $(cat "$tmp/out")"
+printf '21,12.5' >>"$tmp/part/log.csv"
 "$bin" "${args[@]}" --niters 30 --out "$tmp/part" --resume >"$tmp/out" 2>&1 || fail "resume: $(cat "$tmp/out")"
 grep -q 'resumed from .* after 20 iterations' "$tmp/out" || fail "resume message: $(cat "$tmp/out")"
 diff <(cut -d, -f2 "$tmp/run/log.csv") <(cut -d, -f2 "$tmp/part/log.csv") >/dev/null || fail "resumed losses differ from the uninterrupted run's"
-# A resume with other data is refused.
-if "$bin" "${args[@]}" --n 12 --niters 40 --out "$tmp/part" --resume >/dev/null 2>"$tmp/err"; then fail "resume with another --n accepted"; fi
-grep -q "other --n" "$tmp/err" || fail "the refusal does not say why: $(cat "$tmp/err")"
+# A resume with other data or another schedule is refused, naming why.
+for other in "--n 12" "--niters 40"; do
+  # shellcheck disable=SC2086  # split "--flag value" into two arguments
+  if "$bin" "${args[@]}" --niters 30 $other --out "$tmp/part" --resume >/dev/null 2>"$tmp/err"; then fail "resume with $other accepted"; fi
+  grep -q "other --n, --seed" "$tmp/err" || fail "the refusal of $other does not say why: $(cat "$tmp/err")"
+done
 
-# The baselines and the ODE-RNN run too (float32 for one).
+# The baselines and the ODE-RNN run too, in float32.
 for model in rnn rnn_dt ode_rnn; do
   "$bin" "${args[@]}" --niters 3 --model "$model" --dtype float32 --out "$tmp/$model" >/dev/null 2>"$tmp/err" || fail "$model: $(cat "$tmp/err")"
   [ -s "$tmp/$model/result.csv" ] || fail "$model wrote no result.csv"
@@ -44,7 +49,7 @@ grep -q "$tmp/run" "$tmp/err" || fail "refusal does not name the folder: $(cat "
 
 # Bad flags exit non-zero at parse time naming the flag, before any output.
 for bad in "--n 0" "--n 101" "--niters 0" "--niters -5" "--lr nan" "--lr -1" "--rtol 0" "--atol inf" "--batch-size 0" \
-           "--model gru" "--grad nope" "--dtype float16" "--threads 0" "--seed -1" "--test-spirals 0"; do
+           "--model gru" "--grad nope" "--dtype float16" "--threads 0" "--seed -1" "--test-spirals 0" "--stop-after -1"; do
   flag="${bad%% *}"
   # shellcheck disable=SC2086  # split "--flag value" into two arguments
   if "$bin" $bad --out "$tmp/bad" >/dev/null 2>"$tmp/err"; then fail "'$bad' was accepted"; fi

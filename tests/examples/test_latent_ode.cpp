@@ -66,16 +66,23 @@ TEST_CASE("latent_ode: the spirals lie on the stated curves, windows start insid
         cw += std::size_t(s.clockwise[i]);
         for (std::size_t k = 0; k < 200; ++k) {
             const double x = s.clean(i, k, 0), y = s.clean(i, k, 1);
+            double t = 0;  // the point's time on its curve
             if (s.clockwise[i]) {  // r = 50 b / z and angle z: the point's radius about (-5, 0) says z
                 const double r = std::hypot(x + 5, y), z = 50 * c.b / r;
-                CHECK(z >= 1.0 - 1e-9);
-                CHECK(z <= c.stop + 1 + 1e-9);
+                t = c.stop + 1 - z;
                 CHECK(std::abs(std::cos(z) * r - 5 - x) < 1e-9);
+                CHECK(std::abs(std::sin(z) * r - y) < 1e-9);
             } else {  // r = b t and angle t about (5, 0)
-                const double r = std::hypot(x - 5, y), t = r / c.b;
+                const double r = std::hypot(x - 5, y);
+                t = r / c.b;
                 CHECK(std::abs(std::cos(t) * r + 5 - x) < 1e-9);
                 CHECK(std::abs(std::sin(t) * r - y) < 1e-9);
             }
+            // Point k of a window that starts at index start in [100, 800] of the 1000-point curve.
+            const double index = t / (c.stop / 999) - double(k);
+            CHECK(std::abs(index - std::round(index)) < 1e-6);
+            CHECK(index > 100 - 1e-6);
+            CHECK(index < 800 + 1e-6);
             sq += std::pow(s.noisy(i, k, 0) - x, 2) + std::pow(s.noisy(i, k, 1) - y, 2);
         }
     }
@@ -132,4 +139,10 @@ TEST_CASE("latent_ode: the RNN baselines learn, and extrapolate after the observ
     auto latent = make_model({.kind = "latent_ode"});
     CHECK(latent->predict(obs, s.times).shape() == Shape{3, 200, 2});
     CHECK(latent->latent_path(obs, future).shape() == Shape{100, 3, 4});
+    CHECK_THROWS_WITH_AS(latent->predict(obs, {1.0, 0.5}), doctest::Contains("query[1] = 0.5"), ValueError);
+    CHECK_THROWS_AS(latent->predict(obs, {-1.0}), ValueError);
+    // One observation per spiral is enough for a latent model (the encoder reads its time).
+    const Observations one = observe(s.noisy, s.times, subsample(3, 100, 1, pick), first_rows(3), Dtype::float64);
+    Generator g(1);
+    CHECK(std::isfinite(latent->loss(one, g).item()));
 }

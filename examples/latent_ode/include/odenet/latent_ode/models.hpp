@@ -1,8 +1,8 @@
 #pragma once
 // The four models of the Neural ODE paper's Table 2 (Chen et al. 2018, section 5.1), behind one
 // interface so that training, evaluation and the figures treat them alike:
-//   latent_ode  recognition RNN (25 tanh units) read backwards over (observation, time gap)
-//               pairs -> q(z0) = N(μ, σ²) in 4 dimensions; z0 ~ q by reparameterisation; latent
+//   latent_ode  recognition RNN (25 tanh units) read backwards over (observation, time since the
+//               previous observation, or since t = 0 for the first) pairs -> q(z0) = N(μ, σ²) in 4 dimensions; z0 ~ q by reparameterisation; latent
 //               dynamics dz/dt = MLP(z) (4-20-4, ELU); decoder 4-20-2 (ReLU); loss: the negative
 //               ELBO, −log N(x; decoder(z(t)), 0.3²) summed over the observations + KL(q ‖ N(0, I))
 //   ode_rnn     the same latent ODE with Rubanova, Chen & Duvenaud's (2019) ODE-RNN as encoder:
@@ -11,7 +11,8 @@
 //               ODE takes one RK4 step per gap (4 evaluations; gaps are under 2 time units
 //               and the encoder learns around its own discretisation): dopri5 at the model's
 //               tolerance cost about 20 evaluations per gap, 5x the training time, for an
-//               encoder whose output is only a distribution to sample from
+//               encoder whose output is only a distribution to sample from. Its gradient is
+//               always direct backprop through that step, whatever the model's mode
 //   rnn         the paper's baseline: an RNN (25 tanh units) and a linear read-out, trained on the
 //               Gaussian negative log-likelihood of the next observation (noise 0.3)
 //   rnn_dt      the same with the time gap to the next observation as an extra input
@@ -56,6 +57,7 @@ public:
     virtual Var loss(const Observations& obs, Generator& gen) = 0;
     /// Predictions (batch, Q, 2) at the increasing times `query` from the observations. The RNNs
     /// need every query after the last observation; the latent models take any times >= 0.
+    /// ValueError otherwise, or when `query` does not increase.
     virtual Var predict(const Observations& obs, const std::vector<double>& query) = 0;
     /// True for the latent models (they have latent_path).
     virtual bool is_latent() const { return false; }

@@ -36,9 +36,10 @@ struct Spirals {
     std::vector<int> clockwise; ///< per spiral, 1 for the clockwise curve
 };
 
-/// `config.count` spirals from `seed`. ValueError when the window does not fit twice in the
-/// curve (a start is drawn from [observed, total - window]: as the original, not too near the
-/// curve's ends) or a constant is out of range.
+/// `config.count` spirals from `seed`. A start is drawn uniformly from [observed, total - window]
+/// (the original draws from [observed, total - observed) for its shorter window: away from the
+/// curve's start; here the window may end on the curve's last point). ValueError unless
+/// observed + window <= total, or when a constant is out of range.
 Spirals make_spirals(const SpiralConfig& config, std::uint64_t seed);
 
 /// For each of `count` spirals, n distinct indices in [0, observed), sorted: the irregular
