@@ -8,7 +8,7 @@
 //   BM_table2_iteration     the example's model at Table 2's n = 30 irregular observations per
 //                           spiral (float64, rtol 1e-5, atol 1e-6, as the example's defaults)
 // mode: 0 direct, 1 adjoint, 2 checkpointed. Run:
-//   build/bench/bench_latent_ode --benchmark_format=json
+//   BENCH_THREADS=1 build/bench/bench_latent_ode --benchmark_format=json   (and BENCH_THREADS=2)
 // Built with the examples (it links their library, odenet_latent_ode).
 #include <benchmark/benchmark.h>
 
@@ -47,7 +47,6 @@ struct TorchdiffeqModel : nn::Module {
 };
 
 void BM_torchdiffeq_config(benchmark::State& state) {
-    set_num_threads(1);
     manual_seed(0);
     const ode::Grad mode = mode_of(state.range(0));
     const lo::Spirals s = lo::make_spirals({.count = 1000}, 0);
@@ -84,7 +83,6 @@ void BM_torchdiffeq_config(benchmark::State& state) {
 BENCHMARK(BM_torchdiffeq_config)->Arg(0)->Arg(1)->Arg(2)->ArgName("mode")->Unit(benchmark::kMillisecond)->MinTime(3.0);
 
 void BM_table2_iteration(benchmark::State& state) {
-    set_num_threads(1);
     manual_seed(0);
     const ode::Grad mode = mode_of(state.range(0));
     const lo::Spirals s = lo::make_spirals({.count = 1000}, 0);
