@@ -97,7 +97,8 @@ void check_modes_match_reference(const std::shared_ptr<nn::TimeLayer>& f, Var x,
     const std::vector<Var> want = grads_of(block, x);
 
     for (ode::Grad mode : {ode::Grad::direct, ode::Grad::adjoint, ode::Grad::checkpointed}) {
-        CAPTURE(ode::grad_name(mode));
+        const std::string mode_name = ode::grad_name(mode);
+        CAPTURE(mode_name);
         block.options.odeint.grad = mode;
         block.zero_grad();
         x.zero_grad();
