@@ -49,7 +49,8 @@ grep -q "$tmp/run" "$tmp/err" || fail "refusal does not name the folder: $(cat "
 
 # Bad flags exit non-zero at parse time naming the flag, before any output.
 for bad in "--n 0" "--n 101" "--niters 0" "--niters -5" "--lr nan" "--lr -1" "--rtol 0" "--atol inf" "--batch-size 0" \
-           "--model gru" "--grad nope" "--dtype float16" "--threads 0" "--seed -1" "--test-spirals 0" "--stop-after -1"; do
+           "--model gru" "--grad nope" "--dtype float16" "--threads 0" "--seed -1" "--test-spirals 0" "--stop-after -1" \
+           "--lr-final 0" "--lr-final nan" "--eval-every 0" "--save-every 0" "--spirals 0" "--n 2.5"; do
   flag="${bad%% *}"
   # shellcheck disable=SC2086  # split "--flag value" into two arguments
   if "$bin" $bad --out "$tmp/bad" >/dev/null 2>"$tmp/err"; then fail "'$bad' was accepted"; fi
