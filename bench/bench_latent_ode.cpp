@@ -23,11 +23,6 @@ namespace {
 
 ode::Grad mode_of(std::int64_t i) { return static_cast<ode::Grad>(i); }
 
-std::vector<std::size_t> all_rows(std::size_t n) {
-    std::vector<std::size_t> rows(n);
-    for (std::size_t i = 0; i < n; ++i) rows[i] = i;
-    return rows;
-}
 
 // torchdiffeq's LatentODEfunc, RecognitionRNN and Decoder, written from its description.
 struct TorchdiffeqModel : nn::Module {
@@ -90,7 +85,7 @@ void BM_table2_iteration(benchmark::State& state) {
     const lo::Spirals s = lo::make_spirals({.count = 1000}, 0);
     Generator pick(2);
     const auto at = lo::subsample(1000, 100, 30, pick);
-    const lo::Observations obs = lo::observe(s.noisy, s.times, at, all_rows(1000), Dtype::float64);
+    const lo::Observations obs = lo::observe(s.noisy, s.times, at, lo::first_rows(1000), Dtype::float64);
     lo::ModelOptions mo{.kind = state.range(1) == 0 ? "latent_ode" : "ode_rnn"};
     mo.odeint = {.solver = {.rtol = 1e-5, .atol = 1e-6}, .grad = mode};
     auto model = lo::make_model(mo);

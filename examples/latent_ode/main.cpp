@@ -87,12 +87,6 @@ Data make_data(const Config& c) {
     return d;
 }
 
-std::vector<std::size_t> all_rows(std::size_t count) {
-    std::vector<std::size_t> rows(count);
-    for (std::size_t i = 0; i < count; ++i) rows[i] = i;
-    return rows;
-}
-
 struct Rmse {
     double noisy, clean;
 };
@@ -101,7 +95,7 @@ struct Rmse {
 // test spirals' noisy observations and against their clean curve.
 Rmse predictive_rmse(lo::SeriesModel& model, const Data& d, on::Dtype dtype) {
     on::NoGradGuard no_grad;
-    const lo::Observations obs = lo::observe(d.test.noisy, d.test.times, d.test_at, all_rows(d.test.noisy.shape()[0]), dtype);
+    const lo::Observations obs = lo::observe(d.test.noisy, d.test.times, d.test_at, lo::first_rows(d.test.noisy.shape()[0]), dtype);
     const on::Tensor<double> pred = on::to_dtype(model.predict(obs, d.future), on::Dtype::float64).value<double>();
     const std::size_t first = d.test.times.size() - d.future.size();
     double noisy = 0, clean = 0, count = 0;
@@ -119,7 +113,7 @@ void write_figures(lo::SeriesModel& model, const Data& d, const Config& c, on::D
     on::NoGradGuard no_grad;
     constexpr std::size_t kPanels = 6;
     const std::size_t shown = std::min(kPanels, d.test.noisy.shape()[0]);
-    const lo::Observations obs = lo::observe(d.test.noisy, d.test.times, d.test_at, all_rows(shown), dtype);
+    const lo::Observations obs = lo::observe(d.test.noisy, d.test.times, d.test_at, lo::first_rows(shown), dtype);
     const std::size_t observed = d.test.times.size() - d.future.size();
     // The latent models reconstruct the observed window too; the RNNs only extrapolate.
     std::vector<double> query(d.test.times.begin() + (model.is_latent() ? 0 : long(observed)), d.test.times.end());
@@ -142,7 +136,7 @@ void write_figures(lo::SeriesModel& model, const Data& d, const Config& c, on::D
     lo::save_spiral_figure((dir / "spirals.png").string(), title.str(), panels, 3, 300);
     if (!model.is_latent()) return;
     const std::size_t many = std::min<std::size_t>(40, d.test.noisy.shape()[0]);
-    const lo::Observations more = lo::observe(d.test.noisy, d.test.times, d.test_at, all_rows(many), dtype);
+    const lo::Observations more = lo::observe(d.test.noisy, d.test.times, d.test_at, lo::first_rows(many), dtype);
     const on::Tensor<double> z = on::to_dtype(model.latent_path(more, d.test.times), on::Dtype::float64).value<double>();
     lo::save_latent_figure((dir / "latent.png").string(), c.model + ": latent trajectories of " + std::to_string(many) + " test spirals",
                            z, std::vector<int>(d.test.clockwise.begin(), d.test.clockwise.begin() + long(many)), observed, 520);
@@ -218,7 +212,7 @@ int run(const Config& c) {
         on::Generator gen = generator_for(c.seed, it);
         optimizer.set_lr(learning_rate(c, it));
         const std::vector<std::size_t> rows =
-            c.batch_size >= c.spirals ? all_rows(c.spirals) : on::choice(c.spirals, c.batch_size, false, gen);
+            c.batch_size >= c.spirals ? lo::first_rows(c.spirals) : on::choice(c.spirals, c.batch_size, false, gen);
         const lo::Observations obs = lo::observe(d.train.noisy, d.train.times, d.train_at, rows, dtype);
         const double loss = train_step(*model, optimizer, obs, gen);
         const double nfe_f = model->nfe_forward(), nfe_b = model->nfe_backward();  // before the test's solves

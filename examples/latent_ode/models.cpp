@@ -128,7 +128,6 @@ public:
 private:
     // q(z0 | observations): the encoder reads the spirals backwards in time.
     nn::Normal encode(const Observations& obs) {
-        const std::size_t batch = obs.times.size();
         Var h;
         if (rnn_) {
             const Var x = concat({obs.values, gaps_from_previous(obs, o_.dtype)}, 2);
@@ -249,6 +248,12 @@ Observations observe(const Tensor<double>& points, const std::vector<double>& gr
     }
     obs.values = constant(std::move(v), dtype);
     return obs;
+}
+
+std::vector<std::size_t> first_rows(std::size_t count) {
+    std::vector<std::size_t> rows(count);
+    for (std::size_t i = 0; i < count; ++i) rows[i] = i;
+    return rows;
 }
 
 const std::vector<std::string>& model_names() {

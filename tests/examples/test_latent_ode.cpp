@@ -19,11 +19,6 @@ using namespace odenet::latent_ode;
 
 namespace {
 
-std::vector<std::size_t> first_rows(std::size_t n) {
-    std::vector<std::size_t> rows(n);
-    for (std::size_t i = 0; i < n; ++i) rows[i] = i;
-    return rows;
-}
 
 // The loss on a fixed batch with a fixed z0 noise, before and after `steps` Adam steps.
 std::pair<double, double> loss_before_after(const std::string& kind, Dtype dtype, std::size_t steps, ode::Grad grad) {

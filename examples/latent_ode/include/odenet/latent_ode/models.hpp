@@ -35,6 +35,9 @@ struct Observations {
     std::vector<std::vector<double>> times;  ///< per spiral, its n times
 };
 
+/// 0, 1, ..., count - 1: the rows of a whole set, for observe.
+std::vector<std::size_t> first_rows(std::size_t count);
+
 /// Rows `rows` of points (count, window, 2) at the window indices `at[row]`, in `dtype`.
 Observations observe(const Tensor<double>& points, const std::vector<double>& grid,
                      const std::vector<std::vector<std::size_t>>& at, const std::vector<std::size_t>& rows, Dtype dtype);
