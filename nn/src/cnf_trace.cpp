@@ -7,6 +7,7 @@
 #include "odenet/autodiff/ops.hpp"
 #include "odenet/core/error.hpp"
 #include "odenet/nn/cnf.hpp"
+#include "odenet/nn/dynamics_with_trace.hpp"
 
 namespace odenet::nn {
 
@@ -81,7 +82,13 @@ Var cnf_augmented_dynamics(TimeLayer& f, const Var& t, const Var& state, std::si
                            const std::vector<Var>& noise, bool kinetic, bool jacobian) {
     const bool record = GradMode::enabled();
     Var fz, div, frob;
-    {
+    if (auto* closed = dynamic_cast<DynamicsWithTrace*>(&f); closed && !jacobian) {
+        // The trace from its formula: plain ops on z, recorded or not as the caller's mode says,
+        // so no nested scope is needed. Exact, and cheaper than a single Hutchinson probe.
+        auto [field, trace] = closed->forward_with_trace(t, slice(state, 1, 0, dim));
+        fz = std::move(field);
+        div = std::move(trace);
+    } else {
         EnableGradGuard recording;
         Var z = slice(state, 1, 0, dim);
         if (!z.requires_grad()) z = Var(z.value(), true);

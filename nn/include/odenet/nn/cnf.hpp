@@ -9,6 +9,9 @@
 // The trace is exact (one VJP per dimension) or Hutchinson's estimate εᵀ(∂f/∂z)ε (one VJP per
 // probe), recorded with create_graph so that the adjoint, whose own VJP differentiates the
 // augmented dynamics, gets second-order terms right. See Note [Hutchinson noise per solve].
+// Dynamics that derive from DynamicsWithTrace (dynamics_with_trace.hpp, e.g. the planar CNF's
+// HyperPlanar) give their exact trace in closed form instead, whichever estimator is chosen,
+// unless the Jacobian regulariser, which needs the VJPs, is on.
 //
 // Optional regularisers of Finlay, Jacobsen, Nurbekyan & Oberman (2020), "How to train your
 // neural ODE", ICML: kinetic energy ∫|f|² dt and Jacobian Frobenius norm ∫‖∂f/∂z‖_F² dt (exact
