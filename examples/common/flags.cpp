@@ -1,5 +1,6 @@
 #include "odenet/examples/flags.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <optional>
@@ -108,6 +109,29 @@ CLI::Validator whole_number_list(std::size_t min_items, std::size_t max_items, l
         },
         std::to_string(min_items) + " to " + std::to_string(max_items) + " in " + whole_range(lo, hi),
         "whole_number_list");
+}
+
+CLI::Validator name_list(std::size_t min_items, std::size_t max_items, const std::vector<std::string>& valid) {
+    std::string choices;
+    for (const std::string& v : valid) choices += (choices.empty() ? "" : ", ") + v;
+    return CLI::Validator(
+        [=](std::string& input) -> std::string {
+            std::vector<std::string> items;
+            std::stringstream ss(input);
+            for (std::string item; std::getline(ss, item, ',');) items.push_back(item);
+            if (!input.empty() && input.back() == ',') items.emplace_back();
+            if (items.size() < min_items || items.size() > max_items)
+                return "'" + input + "' is not " + std::to_string(min_items) + " to " + std::to_string(max_items) +
+                       " comma-separated names of: " + choices;
+            for (std::size_t i = 0; i < items.size(); ++i) {
+                if (std::find(valid.begin(), valid.end(), items[i]) == valid.end())
+                    return "'" + items[i] + "' (in '" + input + "') is not one of: " + choices;
+                if (std::find(items.begin(), items.begin() + long(i), items[i]) != items.begin() + long(i))
+                    return "'" + items[i] + "' is named twice in '" + input + "'";
+            }
+            return {};
+        },
+        std::to_string(min_items) + " to " + std::to_string(max_items) + " of " + choices, "name_list");
 }
 
 CLI::Validator non_empty() {

@@ -57,7 +57,8 @@ std::pair<Tensor<double>, double> grid(std::size_t count, double half) {
 
 double integral(const Var& log_density, double cell) {
     double s = 0;
-    for (double v : to_dtype(log_density, Dtype::float64).value<double>()) s += std::exp(v) * cell;
+    const Var values = to_dtype(log_density, Dtype::float64);  // named: the range must outlive the loop
+    for (double v : values.value<double>()) s += std::exp(v) * cell;
     return s;
 }
 

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -28,6 +29,10 @@ CLI::Validator finite_number(Interval allowed);
 
 /// Between min_items and max_items comma-separated whole numbers, each in [lo, hi] ("64,64,64").
 CLI::Validator whole_number_list(std::size_t min_items, std::size_t max_items, long long lo, long long hi);
+
+/// Between min_items and max_items comma-separated names, each one of `valid` ("u1,u3").
+/// Repeated names are refused too: each names one run.
+CLI::Validator name_list(std::size_t min_items, std::size_t max_items, const std::vector<std::string>& valid);
 
 /// A non-empty string (a folder or file name).
 CLI::Validator non_empty();
