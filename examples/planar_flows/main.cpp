@@ -249,6 +249,7 @@ int main(int argc, char** argv) {
                 }
                 std::printf("  %s %s: KL(q||p) = %.4f nats after %d iterations, %.1f s, mean NFE forward %.1f backward %.1f\n",
                             target.c_str(), label.c_str(), r.final_value, r.iterations, r.seconds, r.nfe_forward, r.nfe_backward);
+                std::fflush(stdout);  // a result line is worth seeing at once when stdout is a file
                 r.task = "kl";
                 r.target = target;
                 r.model = label;
@@ -298,6 +299,7 @@ int main(int argc, char** argv) {
                 std::printf("  %s %s: held-out NLL %.4f nats after %d iterations, %.1f s, mean NFE forward %.1f backward %.1f\n",
                             name.c_str(), model.label().c_str(), r.final_value, r.iterations, r.seconds, r.nfe_forward,
                             r.nfe_backward);
+                std::fflush(stdout);
                 r.task = "ml";
                 r.target = name;
                 r.model = model.label();
