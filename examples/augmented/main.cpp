@@ -155,7 +155,7 @@ Outcome train_one(std::size_t p, const Config& c, const ag::Concentric& train, c
     o.nfe_forward = mean_of_last(o.nfes, tail), o.nfe_backward = mean_of_last(nfe_b, tail);
     o.train = evaluate(model, train, dtype), o.test = evaluate(model, test, dtype);
     o.panel = flow_panel(model, test, p, dtype, o.test.accuracy);
-    std::printf("p = %zu: training loss %.4f, accuracy %.2f%% (training set), %.2f%% (held out); NFE forward %.1f, backward %.1f "
+    std::printf("p = %zu: training loss %.3g, accuracy %.2f%% (training set), %.2f%% (held out); NFE forward %.1f, backward %.1f "
                 "(mean of the last %zu iterations); %.1f s\n",
                 p, o.train.loss, 100 * o.train.accuracy, 100 * o.test.accuracy, o.nfe_forward, o.nfe_backward, tail, o.seconds);
     std::fflush(stdout);
