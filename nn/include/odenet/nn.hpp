@@ -4,6 +4,7 @@
 #include "odenet/autodiff.hpp"
 #include "odenet/core.hpp"
 #include "odenet/nn/activation.hpp"
+#include "odenet/nn/augment.hpp"
 #include "odenet/nn/checkpoint_io.hpp"
 #include "odenet/nn/concat_layers.hpp"
 #include "odenet/nn/conv2d.hpp"

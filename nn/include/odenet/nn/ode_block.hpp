@@ -6,7 +6,8 @@
 // solve starts from [x, 0], x with p zero features (dense, (batch, d) -> (batch, d + p)) or zero
 // channels (convolutional, (batch, C, H, W) -> (batch, C + p, H, W)) appended along axis 1, so f
 // must take and return d + p features (C + p channels). The zeros are constants: gradients reach x
-// and the parameters, in every gradient mode.
+// and the parameters, in every gradient mode. The augmentation and its checks are nn/augment.hpp's,
+// shared with nn::odeint(f, y0, ts, nn::Augment{p}).
 #include <memory>
 #include <optional>
 
