@@ -38,8 +38,8 @@ grep -q '^kl,u2,' "$tmp/run/results.csv" || fail "--overwrite did not replace re
 
 # Bad flags exit non-zero at parse time naming the flag, before any output.
 for bad in "--iterations 0" "--iterations -5" "--iterations 2.5" "--nf-long-iterations -1" "--ml-iterations 0" \
-           "--targets u5" "--targets u1,u1" "--sizes 0" "--sizes 1,x" "--ml-data nope" "--batch-size 0" "--lr nan" \
-           "--lr -1" "--lr 0" "--hidden 0" "--rtol 0" "--atol inf" "--grad nope" "--dtype float16" "--seed -1" \
+           "--targets u5" "--targets u1,u1" "--sizes 0" "--sizes 1,x" "--ml-data nope" "--batch-size 0" "--lr-nf nan" \
+           "--lr-cnf -1" "--lr-nf 0" "--hidden 0" "--rtol 0" "--atol inf" "--grad nope" "--dtype float16" "--seed -1" \
            "--grid 1" "--eval-size 0" "--threads -1"; do
   flag="${bad%% *}"
   # shellcheck disable=SC2086  # split "--flag value" into two arguments
