@@ -11,6 +11,15 @@ namespace odenet::examples {
 
 namespace {
 
+// "a,,b," -> {"a", "", "b", ""}: every item, empty ones included, so that they can be refused.
+std::vector<std::string> comma_items(const std::string& input) {
+    std::vector<std::string> items;
+    std::stringstream ss(input);
+    for (std::string item; std::getline(ss, item, ',');) items.push_back(item);
+    if (!input.empty() && input.back() == ',') items.emplace_back();
+    return items;
+}
+
 // The whole string as a double (from_chars: no locale, no leading spaces; "nan" and "inf" parse).
 std::optional<double> parse_real(std::string_view s) {
     if (s.starts_with('+')) s.remove_prefix(1);
@@ -87,10 +96,7 @@ CLI::Validator finite_number(Interval allowed) {
 CLI::Validator whole_number_list(std::size_t min_items, std::size_t max_items, long long lo, long long hi) {
     return CLI::Validator(
         [=](std::string& input) -> std::string {
-            std::vector<std::string> items;
-            std::stringstream ss(input);
-            for (std::string item; std::getline(ss, item, ',');) items.push_back(item);
-            if (!input.empty() && input.back() == ',') items.emplace_back();
+            const std::vector<std::string> items = comma_items(input);
             if (items.size() < min_items || items.size() > max_items) {
                 return "'" + input + "' is not " + std::to_string(min_items) + " to " + std::to_string(max_items) +
                        " comma-separated whole numbers in " + whole_range(lo, hi);
@@ -116,10 +122,7 @@ CLI::Validator name_list(std::size_t min_items, std::size_t max_items, const std
     for (const std::string& v : valid) choices += (choices.empty() ? "" : ", ") + v;
     return CLI::Validator(
         [=](std::string& input) -> std::string {
-            std::vector<std::string> items;
-            std::stringstream ss(input);
-            for (std::string item; std::getline(ss, item, ',');) items.push_back(item);
-            if (!input.empty() && input.back() == ',') items.emplace_back();
+            const std::vector<std::string> items = comma_items(input);
             if (items.size() < min_items || items.size() > max_items)
                 return "'" + input + "' is not " + std::to_string(min_items) + " to " + std::to_string(max_items) +
                        " comma-separated names of: " + choices;

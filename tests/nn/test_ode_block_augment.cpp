@@ -10,30 +10,14 @@
 #include "odenet/nn/ode_block.hpp"
 #include "odenet/nn/odeint.hpp"
 #include "odenet/testing/gradcheck.hpp"
+#include "nn/augment_dynamics.hpp"
 
 using namespace odenet;
 
 namespace {
 
-// Dense dynamics on `width` features (d + p for an augmented block).
-struct Dense : nn::TimeLayer {
-    nn::ConcatLinear l1, l2;
-    explicit Dense(std::size_t width) : l1(width, 16), l2(16, width) {
-        register_module("l1", l1);
-        register_module("l2", l2);
-    }
-    Var forward(const Var& t, const Var& x) override { return l2(t, tanh(l1(t, x))); }
-};
-
-// Convolutional dynamics on `channels` channels (C + p), same spatial size.
-struct Conv : nn::TimeLayer {
-    nn::ConcatConv2d c1, c2;
-    explicit Conv(std::size_t channels) : c1(channels, 4, 3, {.padding = 1}), c2(4, channels, 3, {.padding = 1}) {
-        register_module("c1", c1);
-        register_module("c2", c2);
-    }
-    Var forward(const Var& t, const Var& x) override { return c2(t, tanh(c1(t, x))); }
-};
+using Dense = test::AugmentDense;
+using Conv = test::AugmentConv;
 
 // Records the first state it is called with (the state at t0) and returns zeros.
 struct Recorder : nn::TimeLayer {

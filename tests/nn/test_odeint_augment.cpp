@@ -8,6 +8,7 @@
 
 #include "odenet/autodiff.hpp"
 #include "odenet/nn.hpp"
+#include "nn/augment_dynamics.hpp"
 
 using namespace odenet;
 
@@ -15,25 +16,8 @@ namespace {
 
 const Var kTimes(Tensor<double>{0.0, 0.3, 0.7});
 
-// Dense time-dependent dynamics on `width` features (d + p).
-struct Dense : nn::TimeLayer {
-    nn::ConcatLinear l1, l2;
-    explicit Dense(std::size_t width) : l1(width, 12), l2(12, width) {
-        register_module("l1", l1);
-        register_module("l2", l2);
-    }
-    Var forward(const Var& t, const Var& x) override { return l2(t, tanh(l1(t, x))); }
-};
-
-// Convolutional dynamics on `channels` channels (C + p), same spatial size.
-struct Conv : nn::TimeLayer {
-    nn::ConcatConv2d c1, c2;
-    explicit Conv(std::size_t channels) : c1(channels, 3, 3, {.padding = 1}), c2(3, channels, 3, {.padding = 1}) {
-        register_module("c1", c1);
-        register_module("c2", c2);
-    }
-    Var forward(const Var& t, const Var& x) override { return c2(t, tanh(c1(t, x))); }
-};
+using Dense = test::AugmentDense;
+using Conv = test::AugmentConv;
 
 // Autonomous dense dynamics (a Layer): the other overload.
 std::shared_ptr<nn::Sequential> autonomous(std::size_t width) {
