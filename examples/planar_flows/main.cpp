@@ -5,7 +5,8 @@
 //                 (exp(log q) of each trained model on [−4, 4]²)
 //   samples.png   the same layout with samples of each model
 //   kl_curves.png KL(q‖p) per iteration (running mean of 50, fewer for short runs) for every
-//                 model, one panel per target
+//                 model at the common budget, one panel per target
+//   budget.png    the NF run with --nf-long-iterations against the largest CNF's final KL
 //   ml.png        maximum likelihood: a row per dataset: data | NF density, samples | CNF density, samples
 //   results.csv   task, target, model, iterations, final KL or NLL, seconds, mean forward/backward NFE
 //   curves.csv    task, target, model, iteration, loss, nfe_forward, nfe_backward
@@ -152,7 +153,8 @@ util::Series smoothed(const std::string& label, const std::vector<double>& y, st
     return s;
 }
 
-const std::vector<std::string> kOutputs = {"density.png", "samples.png", "kl_curves.png", "ml.png", "results.csv", "curves.csv"};
+const std::vector<std::string> kOutputs = {"density.png", "samples.png", "kl_curves.png", "budget.png",
+                                           "ml.png",      "results.csv", "curves.csv"};
 
 void add_flags(CLI::App& app, Config& c) {
     const ex::Interval positive{.lo = 0, .lo_open = true}, tolerance{.lo = 0, .hi = 1, .lo_open = true};
@@ -216,7 +218,7 @@ int main(int argc, char** argv) {
         const std::size_t panel = c.grid * std::max<std::size_t>(1, 160 / c.grid);
         std::vector<RunResult> runs;
         std::vector<std::vector<util::Image>> density_rows, sample_rows;
-        std::vector<util::Image> curve_panels;
+        std::vector<util::Image> curve_panels, budget_panels;
         std::vector<std::string> columns{"TARGET"};
         auto model_config = [&](pf::Family family, std::size_t size, pf::Objective objective) {
             return pf::ModelConfig{.family = family, .size = size, .objective = objective, .hidden = c.hidden, .rtol = c.rtol,
@@ -233,7 +235,7 @@ int main(int argc, char** argv) {
             }();
             // The target has no sampler: its column in samples.png shows its density too.
             std::vector<util::Image> densities{pf::density_panel(target_log_p, c.grid, panel)}, samples{densities.back()};
-            std::vector<util::Series> series;
+            std::vector<util::Series> series, budget;  // equal budgets; the long NF against the best CNF
             struct Plan { pf::Family family; std::size_t size; int iterations; };
             std::vector<Plan> plans;
             for (std::size_t s : sizes) plans.push_back({pf::Family::nf, s, c.iterations});
@@ -257,12 +259,17 @@ int main(int argc, char** argv) {
                 r.task = "kl";
                 r.target = target;
                 r.model = label;
-                series.push_back(smoothed(label, r.losses, std::clamp<std::size_t>(r.losses.size() / 5, 1, 50)));
                 if (plan.iterations == c.iterations) {
+                    series.push_back(smoothed(label, r.losses, std::clamp<std::size_t>(r.losses.size() / 5, 1, 50)));
+                    if (plan.family == pf::Family::cnf && plan.size == largest)
+                        budget.push_back({label + " AFTER " + std::to_string(c.iterations), {1.0, double(c.nf_long_iterations)},
+                                          {r.final_value, r.final_value}});
                     if (ti == 0) columns.push_back(label);
                     densities.push_back(pf::density_panel(model.log_density(grid), c.grid, panel));
                     on::Generator sample_gen(c.seed + 5);
                     samples.push_back(util::scatter_plot(model.samples(4000, sample_gen), pf::kFrame, panel, {.alpha = 0.25, .dot = 1}));
+                } else {
+                    budget.push_back(smoothed(label, r.losses, std::clamp<std::size_t>(r.losses.size() / 5, 1, 500)));
                 }
                 runs.push_back(std::move(r));
                 write_tables(c, runs);
@@ -272,6 +279,10 @@ int main(int argc, char** argv) {
             curve_panels.push_back(util::line_plot(series, {.width = 720, .height = 300, .log_y = true,
                                                             .title = target + ": KL divergence of q from p in nats, running mean of 50 iterations",
                                                             .x_label = "iteration"}));
+            if (c.nf_long_iterations > 0)
+                budget_panels.push_back(util::line_plot(budget, {.width = 720, .height = 300, .log_y = true,
+                                                                 .title = target + ": the longer NF run (running mean of 500) against the largest CNF's final KL",
+                                                                 .x_label = "iteration"}));
         }
         if (!targets.empty()) {
             std::vector<std::string> row_titles(targets);
@@ -279,6 +290,7 @@ int main(int argc, char** argv) {
             pf::panel_grid(density_rows, columns, row_titles).save_png(c.out + "/density.png");
             pf::panel_grid(sample_rows, columns, row_titles).save_png(c.out + "/samples.png");
             pf::stack_vertically(curve_panels).save_png(c.out + "/kl_curves.png");
+            if (!budget_panels.empty()) pf::stack_vertically(budget_panels).save_png(c.out + "/budget.png");
         }
 
         // Maximum likelihood on samples of toy datasets: NF and CNF of the largest size.
@@ -321,7 +333,7 @@ int main(int argc, char** argv) {
         }
         if (!ml_data.empty()) pf::panel_grid(ml_rows, ml_columns, std::vector<std::string>(ml_data.size(), "")).save_png(c.out + "/ml.png");
         write_tables(c, runs);
-        std::printf("wrote %s/{density,samples,kl_curves,ml}.png, results.csv and curves.csv\n", c.out.c_str());
+        std::printf("wrote %s/{density,samples,kl_curves,budget,ml}.png, results.csv and curves.csv\n", c.out.c_str());
     } catch (const on::Error& e) {
         std::fprintf(stderr, "%s\n", e.what());
         return 1;

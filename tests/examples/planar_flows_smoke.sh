@@ -14,8 +14,8 @@ is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a 
 base=(--sizes 1,2 --iterations 20 --nf-long-iterations 30 --ml-iterations 10 --batch-size 32 --grid 16 --eval-size 200)
 args=(--targets u1 --ml-data moons "${base[@]}")
 "$bin" "${args[@]}" --out "$tmp/run" >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/out" "$tmp/err"; fail "tiny run exited"; }
-for f in density.png samples.png kl_curves.png ml.png results.csv curves.csv; do [ -s "$tmp/run/$f" ] || fail "no $f"; done
-for f in density.png samples.png kl_curves.png ml.png; do is_png "$tmp/run/$f" || fail "$f is not a PNG"; done
+for f in density.png samples.png kl_curves.png budget.png ml.png results.csv curves.csv; do [ -s "$tmp/run/$f" ] || fail "no $f"; done
+for f in density.png samples.png kl_curves.png budget.png ml.png; do is_png "$tmp/run/$f" || fail "$f is not a PNG"; done
 [ "$(head -1 "$tmp/run/results.csv")" = task,target,model,iterations,final,seconds,mean_nfe_forward,mean_nfe_backward ] ||
   fail "results.csv header: $(head -1 "$tmp/run/results.csv")"
 # 2 NF + 2 CNF + the long NF on u1, NF and CNF on moons.

@@ -22,7 +22,9 @@ ode::OdeintOptions options(ode::Grad grad, double tol = 1e-12) {
     return {.solver = {.method = ode::Method::dopri5, .rtol = tol, .atol = tol}, .grad = grad};
 }
 
-const Var kTimes(Tensor<double>{0.0, 0.4, 1.0});
+// The output times. A function, not a static Var: LeakSanitizer reported a static Var's buffer
+// as leaked at exit.
+Var output_times() { return Var(Tensor<double>{0.0, 0.4, 1.0}); }
 
 Var loss_of(const Var& ys) {
     Generator gen(7);
@@ -57,12 +59,12 @@ TEST_CASE("nn::odeint collects the module's parameters: every mode matches direc
     Var y0(randn<double>({3, 2}), true);
     // The reference: the plain-callable overload in direct mode, parameters on the tape.
     const auto reference = gradients(f, y0, [&] {
-        return ode::odeint([&](const Var& t, const Var& y) { return f->forward(t, y); }, y0, kTimes, {},
+        return ode::odeint([&](const Var& t, const Var& y) { return f->forward(t, y); }, y0, output_times(), {},
                            options(ode::Grad::direct));
     });
     for (ode::Grad mode : kModes) {
         CAPTURE(ode::grad_name(mode));
-        const auto g = gradients(f, y0, [&] { return nn::odeint(f, y0, kTimes, options(mode)).ys; });
+        const auto g = gradients(f, y0, [&] { return nn::odeint(f, y0, output_times(), options(mode)).ys; });
         REQUIRE(g.size() == reference.size());
         // Both sides solve at rtol = atol = 1e-12; the continuous adjoint's gradient differs from
         // the discrete one by the solver's error, about 1e-12 relative here; 1e-10 leaves room.
@@ -78,27 +80,27 @@ TEST_CASE("a trainable Var the dynamics use but params omit is an error, not a z
         CAPTURE(ode::grad_name(mode));
         SUBCASE("y0 requires grad: the first backward throws") {
             Var y0(randn<double>({3, 2}), true);
-            Var ys = ode::odeint(rhs, y0, kTimes, {}, options(mode, 1e-6));
+            Var ys = ode::odeint(rhs, y0, output_times(), {}, options(mode, 1e-6));
             CHECK_THROWS_WITH_AS(backward(loss_of(ys)),
                                  doctest::Contains("the dynamics use 5 trainable tensors not in params (shapes"),
                                  GraphError);
         }
         SUBCASE("nothing requires grad: the forward throws (no backward would ever run)") {
-            CHECK_THROWS_WITH_AS(ode::odeint(rhs, Var(randn<double>({3, 2})), kTimes, {}, options(mode, 1e-6)),
+            CHECK_THROWS_WITH_AS(ode::odeint(rhs, Var(randn<double>({3, 2})), output_times(), {}, options(mode, 1e-6)),
                                  doctest::Contains("nn::odeint(module, y0, ts)"), GraphError);
         }
         SUBCASE("a partial list names what is missing") {
             Var y0(randn<double>({3, 2}), true);
             std::vector<Var> some = f->parameters();
             some.erase(some.begin());  // c, of shape (6): a module's own parameters come first
-            Var ys = ode::odeint(rhs, y0, kTimes, some, options(mode, 1e-6));
+            Var ys = ode::odeint(rhs, y0, output_times(), some, options(mode, 1e-6));
             CHECK_THROWS_WITH_AS(backward(loss_of(ys)), doctest::Contains("1 trainable tensor not in params (shape (6))"),
                                  GraphError);
         }
     }
     SUBCASE("direct mode records f on the tape and needs no list") {
         Var y0(randn<double>({3, 2}), true);
-        backward(loss_of(ode::odeint(rhs, y0, kTimes, {}, options(ode::Grad::direct, 1e-6))));
+        backward(loss_of(ode::odeint(rhs, y0, output_times(), {}, options(ode::Grad::direct, 1e-6))));
         for (const Var& p : f->parameters()) CHECK(p.grad().defined());
     }
 }
@@ -109,11 +111,11 @@ TEST_CASE("a module destroyed while its graph is alive: backward still works (th
         manual_seed(3);
         auto f = std::make_shared<Mlp>();
         Var y0(randn<double>({3, 2}), true);
-        const auto kept = gradients(f, y0, [&] { return nn::odeint(f, y0, kTimes, options(mode, 1e-8)).ys; });
+        const auto kept = gradients(f, y0, [&] { return nn::odeint(f, y0, output_times(), options(mode, 1e-8)).ys; });
         std::vector<Var> params = f->parameters();  // handles; the module itself goes away below
         for (Var& p : params) p.zero_grad();
         y0.zero_grad();
-        Var loss = loss_of(nn::odeint(f, y0, kTimes, options(mode, 1e-8)));
+        Var loss = loss_of(nn::odeint(f, y0, output_times(), options(mode, 1e-8)));
         f.reset();
         backward(loss);
         for (std::size_t i = 0; i < params.size(); ++i) {
@@ -142,14 +144,14 @@ TEST_CASE("autonomous dynamics: a Layer (Sequential) as f(y)") {
     auto f = std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(2, 8), std::make_shared<nn::Tanh>(),
                                               std::make_shared<nn::Linear>(8, 2));
     Var y0(randn<double>({4, 2}), true);
-    const ode::OdeintSolution sol = nn::odeint(f, y0, kTimes, options(ode::Grad::adjoint, 1e-7));
+    const ode::OdeintSolution sol = nn::odeint(f, y0, output_times(), options(ode::Grad::adjoint, 1e-7));
     CHECK(sol.ys.shape() == Shape{3, 4, 2});
     CHECK(sol.forward.nfe > 0);
     CHECK(sol.backward().nfe == 0);  // nothing ran backwards yet
     backward(sum(sol.ys));
     CHECK(sol.backward().nfe > 0);
     for (const Var& p : f->parameters()) CHECK(p.grad().defined());
-    CHECK_THROWS_WITH_AS(nn::odeint(std::shared_ptr<nn::Layer>(), y0, kTimes), doctest::Contains("null"), ValueError);
+    CHECK_THROWS_WITH_AS(nn::odeint(std::shared_ptr<nn::Layer>(), y0, output_times()), doctest::Contains("null"), ValueError);
 }
 
 TEST_CASE("a NaN arriving from the loss is named with the phase and the output time, in every mode") {
@@ -160,7 +162,7 @@ TEST_CASE("a NaN arriving from the loss is named with the phase and the output t
         Var y0(randn<double>({3, 2}), true);
         Tensor<double> target = xt::zeros<double>({3, 3, 2});
         target(2, 1, 0) = std::numeric_limits<double>::quiet_NaN();
-        Var loss = mean(square(nn::odeint(f, y0, kTimes, options(mode, 1e-6)).ys - Var(target)));
+        Var loss = mean(square(nn::odeint(f, y0, output_times(), options(mode, 1e-6)).ys - Var(target)));
         const std::string expected = std::string("odeint (") + ode::grad_name(mode) +
                                      ", backward): dL/dy(t) arriving from the loss at output time ts[2] = 1";
         CHECK_THROWS_WITH_AS(backward(loss), doctest::Contains(expected.c_str()), ValueError);
@@ -173,7 +175,7 @@ TEST_CASE("a NaN parameter is named in the forward solve's error, by its name in
     f->l2.weight.mutable_value<double>()(1, 3) = std::numeric_limits<double>::quiet_NaN();
     for (ode::Grad mode : kModes) {
         CAPTURE(ode::grad_name(mode));
-        CHECK_THROWS_WITH_AS(nn::odeint(f, Var(randn<double>({3, 2})), kTimes, options(mode, 1e-6)),
+        CHECK_THROWS_WITH_AS(nn::odeint(f, Var(randn<double>({3, 2})), output_times(), options(mode, 1e-6)),
                              doctest::Contains("the dynamics' parameter 'l2.weight' holds nan at flat index 9 of shape (2, 6)"),
                              SolverError);
     }
@@ -195,27 +197,27 @@ struct SqrtDecay : nn::TimeLayer {
 TEST_CASE("a NaN produced inside f: forward names f, backward names the adjoint part, anomaly mode names the op") {
     SUBCASE("forward: log of a negative state") {
         auto rhs = [](const Var&, const Var& y) { return log(y); };
-        CHECK_THROWS_WITH_AS(ode::odeint(rhs, Var(Tensor<double>{-1.0, 2.0}), kTimes, {}, options(ode::Grad::adjoint, 1e-6)),
+        CHECK_THROWS_WITH_AS(ode::odeint(rhs, Var(Tensor<double>{-1.0, 2.0}), output_times(), {}, options(ode::Grad::adjoint, 1e-6)),
                              doctest::Contains("so f produced it"), SolverError);
         DetectAnomalyGuard anomaly;
-        CHECK_THROWS_WITH_AS(ode::odeint(rhs, Var(Tensor<double>{-1.0, 2.0}), kTimes, {}, options(ode::Grad::adjoint, 1e-6)),
+        CHECK_THROWS_WITH_AS(ode::odeint(rhs, Var(Tensor<double>{-1.0, 2.0}), output_times(), {}, options(ode::Grad::adjoint, 1e-6)),
                              doctest::Contains("the forward of 'log' produced nan"), GraphError);
     }
     SUBCASE("backward: d sqrt at 0 in the adjoint") {
         auto f = std::make_shared<SqrtDecay>();
         const Var y0(Tensor<double>{0.0, 1.0}, true);
-        CHECK_THROWS_WITH_AS(backward(sum(nn::odeint(f, y0, kTimes, options(ode::Grad::adjoint, 1e-6)).ys)),
+        CHECK_THROWS_WITH_AS(backward(sum(nn::odeint(f, y0, output_times(), options(ode::Grad::adjoint, 1e-6)).ys)),
                              doctest::Contains("odeint (adjoint, backward solve between t = 1 and t = 0.4)"), SolverError);
-        CHECK_THROWS_WITH_AS(backward(sum(nn::odeint(f, y0, kTimes, options(ode::Grad::checkpointed, 1e-6)).ys)),
+        CHECK_THROWS_WITH_AS(backward(sum(nn::odeint(f, y0, output_times(), options(ode::Grad::checkpointed, 1e-6)).ys)),
                              doctest::Contains("became non-finite"), Error);
         // Direct mode: the tape carries the NaN into the gradients; the optimizer refuses them.
         optim::SGD sgd(f->parameters(), {.lr = 0.1});
-        backward(sum(nn::odeint(f, y0, kTimes, options(ode::Grad::direct, 1e-6)).ys));
+        backward(sum(nn::odeint(f, y0, output_times(), options(ode::Grad::direct, 1e-6)).ys));
         CHECK_THROWS_WITH_AS(sgd.step(), doctest::Contains("the gradient of parameter 0 (shape ()) holds nan"), ValueError);
         CHECK(f->scale.item() == 0.5);  // the refused step changed nothing
         DetectAnomalyGuard anomaly;
         f->zero_grad();
-        CHECK_THROWS_WITH_AS(backward(sum(nn::odeint(f, y0, kTimes, options(ode::Grad::direct, 1e-6)).ys)),
+        CHECK_THROWS_WITH_AS(backward(sum(nn::odeint(f, y0, output_times(), options(ode::Grad::direct, 1e-6)).ys)),
                              doctest::Contains("the backward of 'sqrt' produced"), GraphError);
     }
 }
@@ -226,12 +228,12 @@ TEST_CASE("create_graph through the adjoint and checkpointed modes is a GraphErr
     for (ode::Grad mode : {ode::Grad::adjoint, ode::Grad::checkpointed}) {
         CAPTURE(ode::grad_name(mode));
         Var y0(randn<double>({3, 2}), true);
-        Var loss = loss_of(nn::odeint(f, y0, kTimes, options(mode, 1e-6)));
+        Var loss = loss_of(nn::odeint(f, y0, output_times(), options(mode, 1e-6)));
         CHECK_THROWS_WITH_AS(grad(loss, y0, Var(), {.create_graph = true}),
                              doctest::Contains("create_graph through this mode is not supported"), GraphError);
     }
     Var y0(randn<double>({3, 2}), true);
-    Var g = grad(loss_of(nn::odeint(f, y0, kTimes, options(ode::Grad::direct, 1e-6))), y0, Var(), {.create_graph = true});
+    Var g = grad(loss_of(nn::odeint(f, y0, output_times(), options(ode::Grad::direct, 1e-6))), y0, Var(), {.create_graph = true});
     CHECK(g.requires_grad());  // direct mode differentiates again
 }
 
@@ -241,7 +243,7 @@ TEST_CASE("a parameter changed in place between the forward and the backward of 
     for (ode::Grad mode : {ode::Grad::adjoint, ode::Grad::checkpointed}) {
         CAPTURE(ode::grad_name(mode));
         Var y0(randn<double>({3, 2}), true);
-        Var loss = loss_of(nn::odeint(f, y0, kTimes, options(mode, 1e-6)));
+        Var loss = loss_of(nn::odeint(f, y0, output_times(), options(mode, 1e-6)));
         f->l1.weight.mutable_value<double>()(0, 0) += 1.0;  // e.g. an optimizer step in between
         CHECK_THROWS_WITH_AS(backward(loss),
                              doctest::Contains("the dynamics' parameter 'l1.weight' (shape (6, 2)) was modified in place"),

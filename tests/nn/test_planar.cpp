@@ -18,8 +18,9 @@ using namespace odenet;
 namespace {
 
 double max_abs_diff(const Var& x, const Var& y) {
-    const auto& a = to_dtype(x, Dtype::float64).value<double>();
-    const auto& b = to_dtype(y, Dtype::float64).value<double>();
+    const Var x64 = to_dtype(x, Dtype::float64), y64 = to_dtype(y, Dtype::float64);  // named: references into them follow
+    const auto& a = x64.value<double>();
+    const auto& b = y64.value<double>();
     REQUIRE(a.shape() == b.shape());
     double m = 0;
     for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a.data()[i] - b.data()[i]));
