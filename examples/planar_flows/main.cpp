@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <limits>
 #include <sstream>
+#include <tuple>
 
 #include <CLI/CLI.hpp>
 
@@ -72,7 +73,7 @@ std::vector<std::string> split(const std::string& s) {
 struct RunResult {
     std::string task, target, model;
     int iterations = 0;
-    double final_value = 0, seconds = 0, nfe_forward = 0, nfe_backward = 0;
+    double final_value = 0, standard_error = 0, seconds = 0, nfe_forward = 0, nfe_backward = 0;
     std::vector<double> losses, nfe_f, nfe_b;
 };
 
@@ -125,17 +126,28 @@ std::string fmt(double v) {
 }
 
 void write_tables(const Config& c, const std::vector<RunResult>& runs) {
-    std::string results = "task,target,model,iterations,final,seconds,mean_nfe_forward,mean_nfe_backward\n";
+    std::string results = "task,target,model,iterations,final,standard_error,seconds,mean_nfe_forward,mean_nfe_backward\n";
     std::string curves = "task,target,model,iteration,loss,nfe_forward,nfe_backward\n";
     for (const RunResult& r : runs) {
         results += r.task + "," + r.target + "," + r.model + "," + std::to_string(r.iterations) + "," + fmt(r.final_value) +
-                   "," + fmt(r.seconds) + "," + fmt(r.nfe_forward) + "," + fmt(r.nfe_backward) + "\n";
+                   "," + fmt(r.standard_error) + "," + fmt(r.seconds) + "," + fmt(r.nfe_forward) + "," + fmt(r.nfe_backward) + "\n";
         for (std::size_t i = 0; i < r.losses.size(); ++i)
             curves += r.task + "," + r.target + "," + r.model + "," + std::to_string(i + 1) + "," + fmt(r.losses[i]) + "," +
                       fmt(r.nfe_f[i]) + "," + fmt(r.nfe_b[i]) + "\n";
     }
     on::nn::write_file_atomic(c.out + "/results.csv", results);
     on::nn::write_file_atomic(c.out + "/curves.csv", curves);
+}
+
+// The mean of n terms and its standard error, sqrt(sample variance / n).
+std::pair<double, double> mean_and_standard_error(const on::Var& terms) {
+    const on::Var values = on::to_dtype(terms, on::Dtype::float64);
+    const auto& v = values.value<double>();
+    double sum = 0, squares = 0;
+    for (double x : v) sum += x;
+    const double n = double(v.size()), mean = sum / n;
+    for (double x : v) squares += (x - mean) * (x - mean);
+    return {mean, n > 1 ? std::sqrt(squares / (n - 1) / n) : 0.0};
 }
 
 // Running mean over `window` iterations: single-batch KL estimates are noisy.
@@ -251,10 +263,13 @@ int main(int argc, char** argv) {
                 {
                     on::NoGradGuard no_grad;
                     on::Generator eval_gen(c.seed + 1000003);
-                    r.final_value = model.kl_loss(target, c.eval_size, eval_gen).item() + log_z;
+                    const auto [mean, se] = mean_and_standard_error(model.kl_terms(target, c.eval_size, eval_gen));
+                    r.final_value = mean + log_z;
+                    r.standard_error = se;
                 }
-                std::printf("  %s %s: KL(q||p) = %.4f nats after %d iterations, %.1f s, mean NFE forward %.1f backward %.1f\n",
-                            target.c_str(), label.c_str(), r.final_value, r.iterations, r.seconds, r.nfe_forward, r.nfe_backward);
+                std::printf("  %s %s: KL(q||p) = %.4f ± %.4f nats after %d iterations, %.1f s, mean NFE forward %.1f backward %.1f\n",
+                            target.c_str(), label.c_str(), r.final_value, r.standard_error, r.iterations, r.seconds,
+                            r.nfe_forward, r.nfe_backward);
                 std::fflush(stdout);  // a result line is worth seeing at once when stdout is a file
                 r.task = "kl";
                 r.target = target;
@@ -310,11 +325,13 @@ int main(int argc, char** argv) {
                 {
                     on::NoGradGuard no_grad;
                     on::Generator test_gen(c.seed + 1000033);
-                    r.final_value = model.nll_loss(on::to_dtype(on::Var(util::sample_toy(name, c.eval_size, test_gen)), dtype)).item();
+                    // −log p of each held-out point (the CNF's with the exact trace).
+                    const on::Tensor<double> log_p = model.log_density(util::sample_toy(name, c.eval_size, test_gen));
+                    std::tie(r.final_value, r.standard_error) = mean_and_standard_error(on::Var(on::Tensor<double>(-log_p)));
                 }
-                std::printf("  %s %s: held-out NLL %.4f nats after %d iterations, %.1f s, mean NFE forward %.1f backward %.1f\n",
-                            name.c_str(), model.label().c_str(), r.final_value, r.iterations, r.seconds, r.nfe_forward,
-                            r.nfe_backward);
+                std::printf("  %s %s: held-out NLL %.4f ± %.4f nats after %d iterations, %.1f s, mean NFE forward %.1f backward %.1f\n",
+                            name.c_str(), model.label().c_str(), r.final_value, r.standard_error, r.iterations, r.seconds,
+                            r.nfe_forward, r.nfe_backward);
                 std::fflush(stdout);
                 r.task = "ml";
                 r.target = name;

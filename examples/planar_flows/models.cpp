@@ -29,6 +29,10 @@ Var PlanarModel::base_draws(std::size_t n, Generator& gen) const {
 // q is the push-forward of N(0, I). NF: x = T(z), log q(x) = log N(z) − log|det ∂T/∂z|.
 // CNF: x = z(0) from z(1) = z, log q(x) = log N(z) + Δ, Δ the log-density change of the inverse solve.
 Var PlanarModel::kl_loss(const std::string& target, std::size_t n, Generator& gen) {
+    return mean(kl_terms(target, n, gen));
+}
+
+Var PlanarModel::kl_terms(const std::string& target, std::size_t n, Generator& gen) {
     const Var z = base_draws(n, gen);
     Var x, log_q;
     if (nf_) {
@@ -40,7 +44,7 @@ Var PlanarModel::kl_loss(const std::string& target, std::size_t n, Generator& ge
         x = r.z;
         log_q = gaussian_log_density(z) + r.delta_logp;
     }
-    return mean(log_q + energy(target, x));
+    return log_q + energy(target, x);
 }
 
 // NF for data: z = T(x), log p(x) = log N(z) + log|det ∂T/∂x|; the CNF's log_prob as it is.

@@ -34,6 +34,9 @@ public:
     /// The training loss on one batch: for kl, mean over n base draws of log q(x) + U(x)
     /// (KL(q‖p) − log Z); for ml, −mean log p(x) of data (N, 2). Differentiable in parameters().
     Var kl_loss(const std::string& target, std::size_t n, Generator& gen);
+    /// The terms log q(x) + U(x) of kl_loss, one per base draw: (n,). Their spread gives the
+    /// standard error of a KL estimate.
+    Var kl_terms(const std::string& target, std::size_t n, Generator& gen);
     Var nll_loss(const Var& data);
 
     /// log of the model's density at points (N, 2) and n samples of it, as values.
