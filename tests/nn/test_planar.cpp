@@ -122,9 +122,14 @@ TEST_CASE("PlanarFlow: inverse(forward(x)) = x in float64 and float32") {
     for (Dtype dtype : {Dtype::float64, Dtype::float32}) {
         nn::PlanarFlow flow(3, 32, dtype, 0.7);
         const Var x = to_dtype(Var(randn<double>({40, 3})), dtype);
-        const Var back = flow.inverse(flow.forward(x).z);
+        const Var y = flow.forward(x).z;
+        const Var back = flow.inverse(y);
         CHECK(back.dtype() == dtype);
-        CHECK(max_abs_diff(back, x) < (dtype == Dtype::float64 ? 1e-12 : 2e-5));
+        // The preimage found maps back onto y to rounding: 32 layers of float32 rounding, ~1e-6.
+        CHECK(max_abs_diff(flow.forward(back).z, y) < (dtype == Dtype::float64 ? 1e-13 : 1e-5));
+        // x itself comes back less exactly in float32: y's rounding error is amplified by the
+        // inverse's conditioning, 1 / (1 + (1 − h²) wᵀû) per layer (1.3e-4 seen with -march=native off).
+        CHECK(max_abs_diff(back, x) < (dtype == Dtype::float64 ? 1e-12 : 1e-3));
     }
 }
 
