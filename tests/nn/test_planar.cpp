@@ -10,6 +10,7 @@
 #include "odenet/nn/cnf.hpp"
 #include "odenet/nn/hyper_planar.hpp"
 #include "odenet/nn/init.hpp"
+#include "odenet/nn/odeint.hpp"
 #include "odenet/nn/planar_flow.hpp"
 #include "odenet/testing/gradcheck.hpp"
 
@@ -239,4 +240,19 @@ TEST_CASE("HyperPlanar: sizes of 0 and states of the wrong width are refused by 
     CHECK_THROWS_WITH_AS(nn::HyperPlanar(2, {.width = 0}), doctest::Contains("width 0"), ValueError);
     nn::HyperPlanar f(2);
     CHECK_THROWS_WITH_AS(f.forward(Var::scalar(0.0), zeros({3, 4})), doctest::Contains("(N, 2)"), ShapeError);
+}
+
+TEST_CASE("HyperPlanar as general dynamics: nn::odeint in 3-D, adjoint and checkpointed gradients equal direct backprop") {
+    auto f = random_hyper_planar(3, 5, 61);
+    const Var x(randn<double>({6, 3}));
+    const Var ts(Tensor<double>{0.0, 0.5, 1.0});
+    auto gradients = [&](ode::Grad mode) {
+        const Var ys = nn::odeint(f, x, ts, {.solver = {.rtol = 1e-10, .atol = 1e-10}, .grad = mode}).ys;
+        return grad({sum(ys * ys)}, f->parameters());
+    };
+    const std::vector<Var> direct = gradients(ode::Grad::direct);
+    for (ode::Grad mode : {ode::Grad::adjoint, ode::Grad::checkpointed}) {
+        const std::vector<Var> g = gradients(mode);
+        for (std::size_t i = 0; i < g.size(); ++i) CHECK(max_abs_diff(g[i], direct[i]) < 1e-7);
+    }
 }
