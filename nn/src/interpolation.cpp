@@ -77,6 +77,10 @@ Layout make_layout(const char* where, const Var& times, const Var& data) {
     }
     l.batch = data.shape()[0];
     l.channels = data.shape()[2];
+    // An empty batch has no path to speak of; refuse it as irregular_times does, rather than
+    // hand a solver a (0, C) or (B, 0) state.
+    if (l.batch == 0 || l.channels == 0)
+        throw ShapeError(where, "data " + shape_str(data.shape()) + " has no series (batch or channels is 0)");
     l.n_series = l.batch * l.channels;
     l.dtype = data.dtype();
     l.obs.resize(l.n_series);

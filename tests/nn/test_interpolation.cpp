@@ -342,6 +342,10 @@ TEST_CASE("interpolation paths: errors name the function and what was wrong") {
                          doctest::Contains("data must be (batch, T = 8 times, channels), got (2, 16)"), ShapeError);
     CHECK_THROWS_WITH_AS(nn::natural_cubic_spline(times_var({0.0, 1.0}), data),
                          doctest::Contains("data must be (batch, T = 2 times, channels), got (2, 8, 2)"), ShapeError);
+    CHECK_THROWS_WITH_AS(nn::hermite_cubic_spline(times_var(), sample(0, 2, linear)),
+                         doctest::Contains("data (0, 8, 2) has no series (batch or channels is 0)"), ShapeError);
+    CHECK_THROWS_WITH_AS(nn::natural_cubic_spline(times_var(), sample(2, 0, linear)),
+                         doctest::Contains("data (2, 8, 0) has no series"), ShapeError);
     Var gap = sample(2, 2, linear);
     for (std::size_t j = 0; j < kTimes.size(); ++j) gap.mutable_value<double>()(1, j, 0) = kNaN;
     CHECK_THROWS_WITH_AS(nn::natural_cubic_spline(times_var(), gap),
