@@ -193,6 +193,19 @@ Intervals hermite_intervals(const Layout& l, const Var& y, const Var& given_slop
             (mk + mk1 - slope * 2.0) * constant(inv_h * inv_h, l.dtype)};
 }
 
+// The grid times at which some series is observed: where some path's X' or X'' may jump (at a
+// channel's first and last observation too, where the constant extension meets the cubic).
+std::vector<double> observed_times(const Layout& l) {
+    std::vector<double> knots;
+    for (std::size_t j = 0; j < l.n_times; ++j) {
+        const bool seen = std::any_of(l.obs.begin(), l.obs.end(), [j](const auto& obs) {
+            return std::binary_search(obs.begin(), obs.end(), j);
+        });
+        if (seen) knots.push_back(l.times[j]);
+    }
+    return knots;
+}
+
 // Re-expands each series' cubic about every grid time t_j, so that X on [t_j, t_{j+1}] is one
 // cubic in τ = t - t_j for the whole batch. If grid interval j lies in the series' observed
 // interval k (τ_k <= t_j < τ_{k+1}), with δ = t_j - τ_k the Taylor shift gives
@@ -232,15 +245,7 @@ CubicPath on_grid(SplineKind kind, const Layout& l, const Var& y, const Interval
     Var b1 = b * weight(live) + c * weight(2.0 * delta) + d * weight(3.0 * d2);
     Var c1 = c * weight(live) + d * weight(3.0 * delta);
     Var d1 = d * weight(live);
-
-    std::vector<double> knots;
-    for (std::size_t j = 0; j < l.n_times; ++j) {
-        const bool seen = std::any_of(l.obs.begin(), l.obs.end(), [j](const auto& obs) {
-            return std::binary_search(obs.begin(), obs.end(), j);
-        });
-        if (seen) knots.push_back(l.times[j]);
-    }
-    return CubicPath(kind, l.times, std::move(a1), std::move(b1), std::move(c1), std::move(d1), std::move(knots));
+    return CubicPath(kind, l.times, std::move(a1), std::move(b1), std::move(c1), std::move(d1), observed_times(l));
 }
 
 void check_slopes(const char* where, const Layout& l, const Var& data, const Var& slopes) {

@@ -94,9 +94,9 @@ private:
 /// The natural cubic spline through data (batch, T, channels) at times (T,) float64, each
 /// channel through its own non-NaN entries. Throws (each message naming the function):
 /// ShapeError for times not 1-D, T < 2, data not 3-D, data.shape()[1] != T, or a batch or
-/// channel count of 0; DtypeError for
-/// times not float64; ValueError for times not finite or not strictly increasing (index and
-/// values named), an infinite data entry, a channel with no observation (series and channel).
+/// channel count of 0; DtypeError for times not float64; ValueError for times not finite or not
+/// strictly increasing (index and values named), an infinite data entry, a channel with no
+/// observation (series and channel).
 CubicPath natural_cubic_spline(const Var& times, const Var& data);
 
 /// The cubic Hermite spline with backward differences (causal; see the top of this file), same
