@@ -39,14 +39,19 @@ Var CubicPath::at(const Var& coeff, std::size_t j) const {
 
 namespace {
 
-// A 0-d float64 Var, else the error names the caller.
-void check_time_var(const Var& t, const char* where) {
+// A 0-d Var, else the error names the caller. Its value as a double: odeint hands its dynamics
+// t in the state's dtype, so a float32 t is accepted and read exactly (it is already rounded).
+double time_value(const Var& t, const char* where) {
     if (!t.defined() || t.dim() != 0) {
         throw ShapeError(where, "t must be a 0-d Var, got " +
                                     (t.defined() ? shape_str(t.shape()) : std::string("an undefined Var")));
     }
-    if (t.dtype() != Dtype::float64) throw DtypeError(where, "t must be float64 (time is float64 everywhere)");
+    return t.dtype() == Dtype::float32 ? static_cast<double>(t.value<float>()()) : t.value<double>()();
 }
+
+// τ = t - t_j, differentiable in t (dτ/dt = 1), taken in float64 before rounding to the data's
+// dtype, so that a float32 path near a large t_j does not lose τ's digits to the subtraction.
+Var offset(const Var& t, double tj, Dtype dtype) { return to_dtype(to_dtype(t, Dtype::float64) - tj, dtype); }
 
 }  // namespace
 
@@ -59,9 +64,8 @@ Var CubicPath::evaluate(double t) const {
 
 Var CubicPath::evaluate(const Var& t) const {
     const char* where = "CubicPath::evaluate";
-    check_time_var(t, where);
-    const std::size_t j = interval(t.value<double>()(), where);
-    const Var tau = to_dtype(t - times_[j], dtype());  // differentiable in t: dτ/dt = 1
+    const std::size_t j = interval(time_value(t, where), where);
+    const Var tau = offset(t, times_[j], dtype());
     return at(a_, j) + (at(b_, j) + (at(c_, j) + at(d_, j) * tau) * tau) * tau;
 }
 
@@ -74,9 +78,8 @@ Var CubicPath::derivative(double t) const {
 
 Var CubicPath::derivative(const Var& t) const {
     const char* where = "CubicPath::derivative";
-    check_time_var(t, where);
-    const std::size_t j = interval(t.value<double>()(), where);
-    const Var tau = to_dtype(t - times_[j], dtype());
+    const std::size_t j = interval(time_value(t, where), where);
+    const Var tau = offset(t, times_[j], dtype());
     return at(b_, j) + (at(c_, j) * 2.0 + at(d_, j) * tau * 3.0) * tau;
 }
 

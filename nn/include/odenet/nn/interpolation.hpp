@@ -57,11 +57,15 @@ public:
     /// X(t), shape (batch, channels), in the data's dtype. ValueError naming CubicPath::evaluate
     /// for t outside [t0(), t1()] or not finite.
     Var evaluate(double t) const;
-    /// X(t) for a 0-d float64 Var t, differentiable in t (dX/dt) as well as in the data.
-    /// ShapeError / DtypeError naming CubicPath::evaluate for another shape or dtype.
+    /// X(t) for a 0-d Var t, differentiable in t (dX/dt) as well as in the data. t may be float32
+    /// or float64 (odeint passes its dynamics t in the state's dtype); the result is in the
+    /// data's dtype either way. ShapeError naming CubicPath::evaluate for another shape.
     Var evaluate(const Var& t) const;
     /// dX/dt(t), shape (batch, channels). At a knot, the derivative of the interval that starts
-    /// there (the right derivative), except at t1() (the left one).
+    /// there (the right derivative), except at t1() (the left one). X' jumps at a channel's first
+    /// and last observation (and X'' at every knot of the Hermite spline), so a solver that stops
+    /// at knots should end its step one float before the knot (std::nextafter, as diffrax's
+    /// prevbefore): its stages at the step's end then see the left derivative.
     Var derivative(double t) const;
     Var derivative(const Var& t) const;
 
