@@ -193,8 +193,8 @@ Intervals hermite_intervals(const Layout& l, const Var& y, const Var& given_slop
             (mk + mk1 - slope * 2.0) * constant(inv_h * inv_h, l.dtype)};
 }
 
-// The grid times at which some series is observed: where some path's X' or X'' may jump (at a
-// channel's first and last observation too, where the constant extension meets the cubic).
+// The grid times at which some series is observed: where a derivative of some path may jump
+// (X' too at a channel's first and last observation, where the constant extension meets the cubic).
 std::vector<double> observed_times(const Layout& l) {
     std::vector<double> knots;
     for (std::size_t j = 0; j < l.n_times; ++j) {

@@ -70,7 +70,9 @@ public:
     Var derivative(const Var& t) const;
 
     /// The times at which some channel of some series is observed, increasing: every time where
-    /// X' or X'' may jump (for a solver to stop at). Includes t0() and t1() when observed there.
+    /// a derivative of X may jump (X''' of the natural spline, X'' of the Hermite one, X' at a
+    /// channel's first and last observation), for a solver to stop at. Includes t0() and t1()
+    /// when observed there.
     const std::vector<double>& knots() const { return knots_; }
     const std::vector<double>& times() const { return times_; }
     double t0() const { return times_.front(); }
