@@ -36,8 +36,10 @@
 // ts[i+1] exactly. Options used: step_size, max_steps (steps in all), save_steps,
 // step_callback; rtol, atol, controller, norm, first_step, min/max_step do not apply.
 //
-// States: any contiguous state (Tensor<float>, Tensor<double>, std::vector, std::array); the
-// arithmetic is in the state's element type. Var states (odeint) are refused with a ValueError.
+// States: any contiguous state (Tensor<float>, Tensor<double>, std::vector, std::array), the
+// arithmetic in the state's element type; and Var (odeint's Grad::direct), whose StateOps
+// records each half-step as a masked linear combination (odeint/var_state.hpp). The adjoint and
+// checkpointed modes refuse these methods (odeint.hpp says why).
 #include <string>
 #include <vector>
 

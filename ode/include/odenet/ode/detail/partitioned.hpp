@@ -23,15 +23,24 @@ namespace odenet::ode::detail {
 template <class State>
 concept ContiguousState = requires(State& x) { StateOps<State>::data(x); };
 
+/// States that update a range of their elements themselves (autodiff's Var, which records it;
+/// see odeint/var_state.hpp): StateOps<State>::half_axpy(x, a, k, begin, end).
+template <class State>
+concept HalfAxpyState = requires(State& x, const State& k) { StateOps<State>::half_axpy(x, 1.0, k, 0, 1); };
+
 /// x[i] += a k[i] over the flat range [begin, end): one half of a kick or a drift.
 template <class State>
 void half_axpy(State& x, double a, const State& k, std::size_t begin, std::size_t end) {
     using Ops = StateOps<State>;
-    auto* xp = Ops::data(x);
-    const auto* kp = Ops::data(k);
-    using T = std::remove_cvref_t<decltype(*xp)>;
-    const T c = static_cast<T>(a);
-    for (std::size_t i = begin; i < end; ++i) xp[i] += c * kp[i];
+    if constexpr (HalfAxpyState<State>) {
+        Ops::half_axpy(x, a, k, begin, end);
+    } else {
+        auto* xp = Ops::data(x);
+        const auto* kp = Ops::data(k);
+        using T = std::remove_cvref_t<decltype(*xp)>;
+        const T c = static_cast<T>(a);
+        for (std::size_t i = begin; i < end; ++i) xp[i] += c * kp[i];
+    }
 }
 
 template <class State, class F>
@@ -123,13 +132,13 @@ private:
 /// solve() for Method::leapfrog and Method::yoshida4.
 template <class State, class F>
 Solution<State> solve_symplectic(F& f, const State& y0, const std::vector<double>& ts, const Options& options) {
-    if constexpr (ContiguousState<State>) {
+    if constexpr (ContiguousState<State> || HalfAxpyState<State>) {
         PartitionedIntegrator<State, F> integrator(f, y0, ts, options);
         return integrator.run();
     } else {
         throw ValueError("solve", std::string(method_name(options.method)) +
-                                      " runs over contiguous states (Tensor, std::vector, std::array) only; this "
-                                      "state type (e.g. a Var in odeint) is not supported");
+                                      " runs over contiguous states (Tensor, std::vector, std::array) or states "
+                                      "whose StateOps has half_axpy (Var); this state type has neither");
     }
 }
 
