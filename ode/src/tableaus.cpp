@@ -221,7 +221,8 @@ ButcherTableau make_dop853() {
 
 // Note [Method registry]
 // Every method is one row: its enumerator, the name users type (--solver dopri5), and the
-// function that builds its coefficients above. Names, lookups and the list of all methods are
+// function that builds its coefficients above (null for the symplectic splitting methods,
+// whose coefficients live in splittings.cpp). Names, lookups and the list of all methods are
 // read from here; the enumerators must appear in the order of the enum, which the static_assert
 // below checks, so that a method added to the enum but not here fails to compile (or, at the
 // end of the enum, throws from tableau() naming it).
@@ -241,6 +242,9 @@ constexpr Registered kRegistry[] = {
     {Method::dopri5, "dopri5", make_dopri5},
     {Method::tsit5, "tsit5", make_tsit5},
     {Method::dop853, "dop853", make_dop853},
+    // Symplectic splitting methods: no tableau; their coefficients are in splittings.cpp.
+    {Method::leapfrog, "leapfrog", nullptr},
+    {Method::yoshida4, "yoshida4", nullptr},
 };
 
 constexpr bool in_enum_order() {
@@ -264,6 +268,10 @@ const ButcherTableau& tableau(Method method) {
     static std::mutex mutex;
     static std::map<Method, ButcherTableau> cache;
     const Registered& entry = registered(method);
+    if (!entry.make)
+        throw ValueError("tableau", std::string(entry.name) +
+                                        " is a symplectic splitting method with no Butcher tableau: use it with "
+                                        "ode::solve and Options::step_size over a (q, p) state (ode/symplectic.hpp)");
     std::lock_guard lock(mutex);
     auto it = cache.find(method);
     if (it == cache.end()) {
@@ -285,10 +293,23 @@ Method method_from_name(std::string_view name) {
     throw ValueError("method_from_name", "unknown method '" + std::string(name) + "'; valid names: " + valid);
 }
 
+bool is_symplectic(Method method) { return registered(method).make == nullptr; }
+
 const std::vector<Method>& all_methods() {
     static const std::vector<Method> methods = [] {
         std::vector<Method> m;
-        for (const Registered& entry : kRegistry) m.push_back(entry.method);
+        for (const Registered& entry : kRegistry)
+            if (entry.make) m.push_back(entry.method);
+        return m;
+    }();
+    return methods;
+}
+
+const std::vector<Method>& symplectic_methods() {
+    static const std::vector<Method> methods = [] {
+        std::vector<Method> m;
+        for (const Registered& entry : kRegistry)
+            if (!entry.make) m.push_back(entry.method);
         return m;
     }();
     return methods;

@@ -27,6 +27,23 @@ std::vector<double> times_of(const Var& ts) {
     return ts.value().visit([](const auto& t) { return std::vector<double>(t.begin(), t.end()); });
 }
 
+// The symplectic methods (ode/symplectic.hpp) need a (q, p) state with a separable Hamiltonian.
+// Grad::direct integrates y itself and records the steps: that works. The adjoint's backward
+// integrates [y, a_y, a_theta], which is neither split in (q, p) halves nor separable, and the
+// checkpointed backward re-solves single steps reading inner outputs from Runge-Kutta dense
+// output, which these methods do not have: both refuse rather than silently solve something else.
+void check_symplectic(const OdeintOptions& options) {
+    const Method m = options.solver.method;
+    if (is_symplectic(m) && options.grad != Grad::direct)
+        throw ValueError("odeint", std::string(method_name(m)) + " (a symplectic method) works with Grad::direct "
+                                   "only, not Grad::" + grad_name(options.grad) +
+                                   ": use grad = Grad::direct, or a Runge-Kutta method");
+    if (options.adjoint.method && is_symplectic(*options.adjoint.method))
+        throw ValueError("odeint", "adjoint.method " + std::string(method_name(*options.adjoint.method)) +
+                                   " is symplectic: the adjoint system is not a separable (q, p) Hamiltonian "
+                                   "system; use a Runge-Kutta method");
+}
+
 }  // namespace
 
 namespace detail {
@@ -36,6 +53,7 @@ OdeintSolution odeint_named(const Dynamics& f, const Var& y0, const Var& ts, con
     if (!f) throw ValueError("odeint", "the dynamics f is empty");
     if (!y0.defined()) throw ValueError("odeint", "y0 is an undefined Var");
     validate(options.solver);
+    check_symplectic(options);
     Problem p{f, y0, ts, times_of(ts), {}, {}, options};
     for (std::size_t i = 0; i < params.size(); ++i) {
         const std::string name = i < names.size() ? "parameter '" + names[i] + "'" : "parameter " + std::to_string(i);

@@ -10,4 +10,5 @@
 #include "odenet/ode/solve.hpp"
 #include "odenet/ode/state_ops.hpp"
 #include "odenet/ode/stats.hpp"
+#include "odenet/ode/symplectic.hpp"
 #include "odenet/ode/tableau.hpp"

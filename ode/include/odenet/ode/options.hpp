@@ -36,7 +36,7 @@ struct Options {
     /// > 0: fixed steps of this size for any method (the embedded estimate is ignored); output
     /// times between grid points are interpolated by the method's dense output. Required in
     /// effect for methods without an error estimate: when 0 for them, the grid is ts itself
-    /// (torchdiffeq's convention).
+    /// (torchdiffeq's convention). Required (> 0) for the symplectic methods (symplectic.hpp).
     double step_size = 0.0;
     PIController controller{};
     ErrorNorm norm{};                                ///< empty: RMS over all elements

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "odenet/ode/detail/integrator.hpp"
+#include "odenet/ode/detail/partitioned.hpp"
 #include "odenet/ode/options.hpp"
 #include "odenet/ode/solution.hpp"
 
@@ -20,9 +21,12 @@ namespace odenet::ode {
 /// Throws ValueError for invalid options and SolverError (t, h, reason) for: non-monotone ts,
 /// a shape mismatch between f's output and y, NaN/Inf in y0 or f, step size underflow, and
 /// exceeding max_steps (the last two name the dominant component of the error).
+/// Method::leapfrog and Method::yoshida4 (symplectic.hpp) need a (q, p) state of even size and
+/// Options::step_size > 0, else ValueError naming the method.
 template <class State, class F>
 Solution<State> solve(F&& f, const State& y0, const std::vector<double>& ts, const Options& options = {}) {
     validate(options);
+    if (is_symplectic(options.method)) return detail::solve_symplectic(f, y0, ts, options);
     detail::Integrator<State, std::remove_reference_t<F>> integrator(f, y0, ts, options);
     return integrator.run();
 }

@@ -48,11 +48,18 @@ struct ButcherTableau {
 void validate(const ButcherTableau& tableau);
 
 /// Every method odenet offers; each is one row of the registry in ode/src/tableaus.cpp (Note
-/// [Method registry]), which names it and builds its tableau.
-enum class Method { euler, midpoint, heun, rk4, rk4_38, bosh3, fehlberg2, dopri5, tsit5, dop853 };
+/// [Method registry]), which names it and, for a Runge-Kutta method, builds its tableau.
+/// leapfrog and yoshida4 are symplectic splitting methods for separable Hamiltonian systems
+/// over (q, p) states, fixed step only (symplectic.hpp); they have no Butcher tableau.
+enum class Method { euler, midpoint, heun, rk4, rk4_38, bosh3, fehlberg2, dopri5, tsit5, dop853, leapfrog, yoshida4 };
 
-/// The tableau of a method; built once, shared for the life of the program.
+/// The tableau of a Runge-Kutta method; built once, shared for the life of the program.
+/// Throws ValueError for a symplectic method (it has none; see symplectic.hpp).
 const ButcherTableau& tableau(Method method);
+
+/// True for the symplectic splitting methods (leapfrog, yoshida4), which solve() runs with the
+/// partitioned stepper of symplectic.hpp instead of the Runge-Kutta one.
+bool is_symplectic(Method method);
 
 /// "dopri5" for Method::dopri5. Throws ValueError for a value not in the registry.
 std::string_view method_name(Method method);
@@ -60,8 +67,14 @@ std::string_view method_name(Method method);
 /// Method::dopri5 for "dopri5". Throws ValueError listing the valid names.
 Method method_from_name(std::string_view name);
 
-/// Every method, in the order of the enum.
+/// Every Runge-Kutta method (each has a tableau), in the order of the enum. The symplectic
+/// methods are apart (symplectic_methods()): they need a fixed step and a (q, p) state, so code
+/// that offers "any method" for general dynamics (tests over every tableau, the examples'
+/// --solver lists, odeint) keeps to these.
 const std::vector<Method>& all_methods();
+
+/// leapfrog and yoshida4, in the order of the enum.
+const std::vector<Method>& symplectic_methods();
 
 /// Cubic Hermite dense weights for a tableau without its own continuous extension: interpolates
 /// y0, y1, f0 and f1 (order 3).

@@ -15,6 +15,9 @@
 // Gradients reach y0, the parameters and every output time (t0 included): dL/dtᵢ = ⟨∂L/∂y(tᵢ),
 // f(tᵢ, y(tᵢ))⟩ for i ≥ 1 and dL/dt0 = −⟨dL/dy0, f(t0, y0)⟩ (Chen et al. 2018, Appendix B).
 //
+// Symplectic methods (Method::leapfrog, yoshida4, with solver.step_size; ode/symplectic.hpp)
+// work with Grad::direct; Grad::adjoint and Grad::checkpointed refuse them with a ValueError.
+//
 // A module as the dynamics: nn::odeint(module, y0, ts) (nn/odeint.hpp) collects its parameters
 // and shares its ownership. This overload takes any callable and the list of the Vars it uses.
 #include <functional>

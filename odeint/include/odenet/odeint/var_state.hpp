@@ -4,6 +4,8 @@
 // backprop through the solver ("discretise then optimise"). Stage sums are one
 // linear_combination node each; error norms and finiteness checks read values only, so
 // accepted-step decisions are not differentiated (as in torchdiffeq).
+#include <algorithm>
+
 #include "odenet/autodiff/ops.hpp"
 #include "odenet/ode/state_ops.hpp"
 
@@ -27,6 +29,18 @@ struct StateOps<Var> {
             coeffs.push_back(h * c[j]);
         }
         out = xs.empty() ? odenet::zeros_like(out) : linear_combination(xs, coeffs);
+    }
+    /// x += a k on the flat elements [begin, end) only: one half-step of the symplectic methods
+    /// (partitioned.hpp). Recorded as x + a (mask k), mask a constant 0/1 tensor of x's dtype,
+    /// so the tape sees a plain linear combination (its backward masks the cotangent of k).
+    static void half_axpy(Var& x, double a, const Var& k, std::size_t begin, std::size_t end) {
+        const Var mask = x.value().visit([&](const auto& v) {
+            using T = typename std::decay_t<decltype(v)>::value_type;
+            Tensor<T> m(v.shape(), T(0));
+            std::fill(m.data() + begin, m.data() + end, T(1));
+            return Var(std::move(m));
+        });
+        x = linear_combination({x, mask * k}, {1.0, a});
     }
     static std::size_t size(const Var& x) { return x.numel(); }
     static std::vector<std::size_t> shape(const Var& x) { return {x.shape().begin(), x.shape().end()}; }
