@@ -216,6 +216,8 @@ int main(int argc, char** argv) {
         if (c.threads > 0) on::set_num_threads(c.threads);
         const on::Dtype dtype = c.dtype == "float32" ? on::Dtype::float32 : on::Dtype::float64;
         const std::vector<std::string> targets = split(c.targets), ml_data = split(c.ml_data);
+        if (targets.empty() && ml_data.empty())
+            throw on::ValueError("planar_flows", "--targets and --ml-data are both empty: nothing to train");
         std::vector<std::size_t> sizes;
         for (const std::string& s : split(c.sizes)) sizes.push_back(std::stoul(s));
         const std::size_t largest = *std::max_element(sizes.begin(), sizes.end());
@@ -231,6 +233,7 @@ int main(int argc, char** argv) {
         std::vector<RunResult> runs;
         std::vector<std::vector<util::Image>> density_rows, sample_rows;
         std::vector<util::Image> curve_panels, budget_panels;
+        std::string written;  // the pictures this run drew, for the last line
         std::vector<std::string> columns{"TARGET"};
         auto model_config = [&](pf::Family family, std::size_t size, pf::Objective objective) {
             return pf::ModelConfig{.family = family, .size = size, .objective = objective, .hidden = c.hidden, .rtol = c.rtol,
@@ -305,7 +308,11 @@ int main(int argc, char** argv) {
             pf::panel_grid(density_rows, columns, row_titles).save_png(c.out + "/density.png");
             pf::panel_grid(sample_rows, columns, row_titles).save_png(c.out + "/samples.png");
             pf::stack_vertically(curve_panels).save_png(c.out + "/kl_curves.png");
-            if (!budget_panels.empty()) pf::stack_vertically(budget_panels).save_png(c.out + "/budget.png");
+            written += "density.png, samples.png, kl_curves.png, ";
+            if (!budget_panels.empty()) {
+                pf::stack_vertically(budget_panels).save_png(c.out + "/budget.png");
+                written += "budget.png, ";
+            }
         }
 
         // Maximum likelihood on samples of toy datasets: NF and CNF of the largest size.
@@ -348,9 +355,12 @@ int main(int argc, char** argv) {
             }
             ml_rows.push_back(std::move(row));
         }
-        if (!ml_data.empty()) pf::panel_grid(ml_rows, ml_columns, std::vector<std::string>(ml_data.size(), "")).save_png(c.out + "/ml.png");
+        if (!ml_data.empty()) {
+            pf::panel_grid(ml_rows, ml_columns, std::vector<std::string>(ml_data.size(), "")).save_png(c.out + "/ml.png");
+            written += "ml.png, ";
+        }
         write_tables(c, runs);
-        std::printf("wrote %s/{density,samples,kl_curves,budget,ml}.png, results.csv and curves.csv\n", c.out.c_str());
+        std::printf("wrote into %s: %sresults.csv and curves.csv\n", c.out.c_str(), written.c_str());
     } catch (const on::Error& e) {
         std::fprintf(stderr, "%s\n", e.what());
         return 1;

@@ -48,6 +48,9 @@ for bad in "--iterations 0" "--iterations -5" "--iterations 2.5" "--nf-long-iter
   grep -q -- "$flag" "$tmp/err" || fail "'$bad': the message does not name $flag: $(cat "$tmp/err")"
   [ ! -e "$tmp/bad" ] || fail "'$bad' created the output folder"
 done
+if "$bin" --targets "" --ml-data "" --out "$tmp/none" >/dev/null 2>"$tmp/err"; then fail "a run with nothing to train was accepted"; fi
+grep -q "nothing to train" "$tmp/err" || fail "empty --targets and --ml-data: $(cat "$tmp/err")"
+[ ! -e "$tmp/none" ] || fail "a run with nothing to train created its folder"
 if "$bin" --out "" >/dev/null 2>"$tmp/err"; then fail "an empty --out was accepted"; fi
 grep -q -- "--out" "$tmp/err" || fail "empty --out: $(cat "$tmp/err")"
 echo "planar_flows smoke test passed"
