@@ -39,6 +39,9 @@ void validate(const Options& o) {
     if (o.min_step > o.max_step) bad("min_step " + num(o.min_step) + " > max_step " + num(o.max_step));
     finite_nonnegative("step_size", o.step_size);
     if (o.max_steps == 0) bad("max_steps must be > 0");
+    for (std::size_t i = 0; i < o.jump_times.size(); ++i)
+        if (!std::isfinite(o.jump_times[i]))
+            bad("jump_times[" + std::to_string(i) + "] must be finite, got " + num(o.jump_times[i]));
     // The controller's factors feed std::clamp(factor, min_factor, max_factor), which needs
     // min_factor <= max_factor; a rejected step must shrink (min_factor < 1 <= max_factor).
     const PIController& c = o.controller;

@@ -5,6 +5,7 @@
 #include <functional>
 #include <limits>
 #include <span>
+#include <vector>
 
 #include "odenet/ode/controller.hpp"
 #include "odenet/ode/stats.hpp"
@@ -38,6 +39,13 @@ struct Options {
     /// effect for methods without an error estimate: when 0 for them, the grid is ts itself
     /// (torchdiffeq's convention). Required (> 0) for the symplectic methods (symplectic.hpp).
     double step_size = 0.0;
+    /// Times where f or one of its derivatives jumps (diffrax's jump_ts; the knots of a neural
+    /// CDE's control path, nn/interpolation.hpp). An adaptive step never straddles one: it ends
+    /// just before, and the next starts just after with f evaluated anew (see Note [Steps at
+    /// jump times] in detail/integrator.hpp). Any order; times outside the solve's span are
+    /// ignored. Fixed-step solves (step_size > 0, methods without an error estimate) ignore
+    /// them: put the jumps on the step grid there.
+    std::vector<double> jump_times{};
     PIController controller{};
     ErrorNorm norm{};                                ///< empty: RMS over all elements
     std::function<void(const StepInfo&)> step_callback{};  ///< called after every attempted step
@@ -45,7 +53,7 @@ struct Options {
 
 /// Throws ValueError naming the option and its value unless rtol, atol, first_step, min_step
 /// and step_size are finite and >= 0 (rtol and atol not both 0), max_step > 0 (inf allowed),
-/// min_step <= max_step, max_steps > 0, and the controller has a finite safety > 0,
+/// min_step <= max_step, max_steps > 0, every jump time is finite, and the controller has a finite safety > 0,
 /// 0 < min_factor < 1 <= max_factor < inf and finite beta1, beta2. NaN fails every check.
 void validate(const Options& options);
 

@@ -22,10 +22,15 @@
 //   std::size_t argmax_scaled_error(err, y0, y1, rtol, atol)  flat index of the largest term
 //   std::size_t first_nonfinite(const State& x)      flat index of a NaN/Inf, or kNpos
 //   double      value_at(const State& x, std::size_t flat)   for error messages
+// and optionally
+//   bool        single_precision(const State& x)  true when f reads t in float32 (a Var or
+//                                      tensor of floats): a step stopping at a jump time
+//                                      keeps its distance in float32 ulps (default false)
 //
 // Time is always double; the element type of a state may be float or double.
 #include <array>
 #include <cstddef>
+#include <type_traits>
 #include <vector>
 
 #include "odenet/core/tensor.hpp"
@@ -79,6 +84,7 @@ struct ContiguousOps {
     }
     static double value_at(const State& x, std::size_t i) { return static_cast<double>(Derived::data(x)[i]); }
     static void copy(State& dst, const State& src) { dst = src; }
+    static constexpr bool single_precision(const State&) { return std::is_same_v<T, float>; }
 };
 
 }  // namespace detail

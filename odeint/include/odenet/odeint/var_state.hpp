@@ -43,6 +43,7 @@ struct StateOps<Var> {
         x = linear_combination({x, mask * k}, {1.0, a});
     }
     static std::size_t size(const Var& x) { return x.numel(); }
+    static bool single_precision(const Var& x) { return x.dtype() == Dtype::float32; }
     static std::vector<std::size_t> shape(const Var& x) { return {x.shape().begin(), x.shape().end()}; }
     static bool same_shape(const Var& a, const Var& b) { return a.shape() == b.shape(); }
 

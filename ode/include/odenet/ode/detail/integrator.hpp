@@ -45,6 +45,22 @@ private:
     std::size_t count_ = 0;
 };
 
+// Note [Steps at jump times]
+// An embedded Runge-Kutta pair assumes f smooth across the step. A step straddling a time where
+// f (or a derivative) jumps makes the error estimate wrong and the controller shrink h until the
+// step fits the jump into rounding: many rejected steps, and an answer only as accurate as the
+// estimate happened to be (stepping across a CDE path's knots cost about 1e-6 in gradients with
+// respect to the data at rtol 1e-9). Told the jumps (Options::jump_times), the loop never lets a
+// step reach one: a step that would ends at t_j - g, and the next starts at t_j + g with f
+// evaluated anew there (no FSAL reuse across the jump), the state unchanged. g is 4 ulps of
+// max(|t_j|, |t|) in the precision f reads t in (float32 for float32 states, whose odeint passes
+// t as float32), so that no stage time rounds onto or across t_j: every evaluation of f sees one
+// side of the jump, the side of the interval it serves. The skipped 2g changes y by 2g |f|,
+// below rounding. As diffrax's jump_ts (Kidger 2021, "On neural differential equations", sec.
+// 5.4), without its one-ulp variant, which float32 time would undo.
+// The hop is recorded as a step of its own (save_steps), so that a checkpointed re-solve, which
+// replays the forward step by step, hops at the same place.
+
 /// The loop of one solve. solve() is its only user; a class so that the output, failure and
 /// error-norm code paths are short named functions around the one long loop.
 template <class State, class F>
@@ -55,6 +71,7 @@ public:
     Integrator(F& f, const State& y0, const std::vector<double>& ts, const Options& options)
         : f_(f), ts_(ts), opt_(options), tab_(tableau(options.method)), cache_(tab_, y0), y_(y0) {
         dir_ = check_times(ts);
+        jumps_ = sorted_jumps(options.jump_times, ts.front(), ts.back(), dir_);
         sol_.ts = ts;
         sol_.ys.reserve(ts.size());
         sol_.ys.push_back(y0);
@@ -159,6 +176,46 @@ private:
         throw SolverError("solve", t, h, reason);
     }
 
+    // ---- jump times (Note [Steps at jump times]) ----------------------------------------
+    // The jumps strictly inside (t0, t_end), in the direction of the solve.
+    static std::vector<double> sorted_jumps(std::vector<double> jumps, double t0, double t_end, double dir) {
+        std::erase_if(jumps, [&](double tj) { return !(dir * (tj - t0) > 0.0 && dir * (t_end - tj) > 0.0); });
+        std::sort(jumps.begin(), jumps.end(), [dir](double a, double b) { return dir * a < dir * b; });
+        jumps.erase(std::unique(jumps.begin(), jumps.end()), jumps.end());
+        return jumps;
+    }
+
+    // Half the width of the interval skipped at a jump: a few ulps, in the precision f reads t in.
+    double jump_gap(double tj, double t) const {
+        const double eps = single_precision() ? double(std::numeric_limits<float>::epsilon())
+                                              : std::numeric_limits<double>::epsilon();
+        return 4.0 * eps * std::max({std::abs(tj), std::abs(t), std::numeric_limits<double>::min()});
+    }
+
+    bool single_precision() const {
+        if constexpr (requires { Ops::single_precision(y_); })
+            return Ops::single_precision(y_);
+        else
+            return false;
+    }
+
+    // From just before the jump to just after it: the state is kept (the skipped interval is
+    // 8 ulps wide) and f is evaluated anew on the far side. Outputs inside the gap take the state.
+    void hop_over_jump(double& t, double restart) {
+        while (next_ < ts_.size() && dir_ * (ts_[next_] - restart) <= 0.0) {
+            sol_.ys.push_back(y_);
+            ++next_;
+        }
+        if (opt_.save_steps) {
+            // A step of its own for a checkpointed re-solve, which hops the same way.
+            sol_.step_ts.push_back(restart);
+            sol_.step_ys.push_back(y_);
+        }
+        t = restart;
+        k0_valid_ = false;
+        ++next_jump_;
+    }
+
     // ---- fixed steps ----------------------------------------------------------------------
     void run_fixed() {
         if (opt_.step_size > 0.0) {
@@ -207,6 +264,8 @@ private:
     double dir_ = 1.0;
     double last_ratio_ = 0.0;
     std::size_t next_ = 1;  // index of the next output time to fill
+    std::vector<double> jumps_;
+    std::size_t next_jump_ = 0;  // index of the next jump ahead of t
     bool k0_valid_ = true;
 };
 
@@ -250,7 +309,29 @@ void Integrator<State, F>::run_adaptive() {
             fail(t, h, "maximum number of steps (" + std::to_string(opt_.max_steps) + ") reached before t = " +
                            num(t_end), last_ratio_);
         planned = h;
-        if (dir_ * (t + h - t_end) >= -h_min) h = t_end - t;  // land on t_end, never overshoot it
+        // A jump ahead: hop it when already at it; a step that would reach it ends just before.
+        double jump_end = t;  // where the step ends when it is cut for a jump, else t
+        double restart = t;
+        while (next_jump_ < jumps_.size()) {
+            const double tj = jumps_[next_jump_], gap = jump_gap(tj, t);
+            if (dir_ * (tj - t) <= 2.0 * gap + h_min) {
+                hop_over_jump(t, tj + dir_ * gap);
+                continue;
+            }
+            if (dir_ * (t_end - tj) <= 2.0 * gap + h_min) {  // at the end: landing there will do
+                next_jump_ = jumps_.size();
+                break;
+            }
+            if (dir_ * (t + h - tj) >= -gap - h_min) {
+                jump_end = tj - dir_ * gap;
+                restart = tj + dir_ * gap;
+                h = jump_end - t;
+            }
+            break;
+        }
+        if (next_ >= ts_.size()) break;  // a hop reached the last output
+        const bool cut_for_jump = jump_end != t;
+        if (!cut_for_jump && dir_ * (t + h - t_end) >= -h_min) h = t_end - t;  // land on t_end, never overshoot it
         ensure_k0(t, h);
 
         // ---- the step and its error ----------------------------------------------------
@@ -264,11 +345,12 @@ void Integrator<State, F>::run_adaptive() {
 
         // ---- accept: outputs inside the step, then move on ------------------------------
         if (decision.accept) {
-            const double t_new = (t + h == t_end || h == t_end - t) ? t_end : t + h;
+            const double t_new = cut_for_jump ? jump_end : (t + h == t_end || h == t_end - t) ? t_end : t + h;
             ++sol_.stats.accepted;
             emit_outputs(t, h, t_new);
             advance(t_new, h);
             t = t_new;
+            if (cut_for_jump) hop_over_jump(t, restart);
         } else {
             ++sol_.stats.rejected;
             if (!std::isfinite(ratio)) log_.saw_nonfinite = true;
@@ -285,7 +367,9 @@ void Integrator<State, F>::run_adaptive() {
         // After the last step: what a continuing solve should start with. A last step cut short
         // to land on t_end says little about the solution's scale; the plan before the cut does.
         if (next_ < ts_.size()) {
-            h = h_next;
+            // A step cut short for a jump was accepted at a size the error did not ask for; the
+            // plan before the cut is the better guess for the step after the jump.
+            h = decision.accept && cut_for_jump && std::abs(h_next) < std::abs(planned) ? planned : h_next;
         } else {
             sol_.next_step = std::abs(h == planned ? h_next : planned);
         }
