@@ -6,9 +6,13 @@
 
 namespace odenet {
 
-std::vector<LeafRef> graph_leaves(const std::vector<Var>& outputs) {
+std::vector<LeafRef> graph_leaves(const std::vector<Var>& outputs, const std::vector<Var>& stops) {
     std::vector<LeafRef> leaves;
     std::unordered_set<const Node*> seen;
+    // A stop's own node counts as seen: the search never enters it (a leaf stop is not listed).
+    for (const Var& s : stops)
+        if (s.defined() && s.requires_grad())
+            if (NodePtr edge = gradient_edge(s)) seen.insert(edge.get());
     std::vector<Node*> stack;  // iterative: solver graphs are long chains
     for (const Var& out : outputs) {
         if (!out.defined() || !out.requires_grad()) continue;

@@ -73,7 +73,7 @@ public:
         Var neg_a(Tensor<T>(-this->a(s)));
         Var out = p_.f(Var::scalar(t, dtype_of<T>()), y);
         if (!checked_) {  // Note [Parameters the dynamics reach], odeint_checks.cpp
-            check_reached_leaves(graph_leaves({out}), y, p_, "backward");
+            check_reached_leaves(graph_leaves({out}, p_.params), y, p_, "backward");
             checked_ = true;
         }
         std::vector<Var> inputs{y};

@@ -100,7 +100,7 @@ std::vector<Var> backprop_step(const Problem& p, const std::vector<double>& time
         roots.push_back(seg.ys[i]);
         grad_outputs.push_back(seeds[i - 1]);
     }
-    if (check_leaves) check_reached_leaves(graph_leaves(roots), yj, p, "backward");
+    if (check_leaves) check_reached_leaves(graph_leaves(roots, p.params), yj, p, "backward");
     std::vector<Var> inputs{yj};
     inputs.insert(inputs.end(), p.params.begin(), p.params.end());
     if (roots.empty()) {

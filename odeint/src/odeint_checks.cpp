@@ -8,7 +8,9 @@
 // nothing for it. Every backward therefore looks, on its first evaluation of f with recording,
 // at the leaves the result reaches (graph_leaves, one walk of one evaluation's graph) and throws
 // if any is not the state or a listed parameter. When nothing at all requires grad, the forward
-// finds the same by one recorded probe evaluation, since no backward would ever run.
+// finds the same by one recorded probe evaluation, since no backward would ever run. The walk
+// stops at listed parameters: one that is not a leaf (a CDE path's coefficients, computed from
+// data) passes its gradient on by the chain rule, so what it depends on is not "unlisted".
 #include <cstdio>
 #include <unordered_set>
 
@@ -49,7 +51,7 @@ void probe_unlisted_parameters(const Problem& problem) {
     EnableGradGuard recording;
     const Var y(problem.y0.value(), true);
     const Var out = problem.f(Var::scalar(problem.times[0], problem.y0.dtype()), y);
-    check_reached_leaves(graph_leaves({out}), y, problem, "forward");
+    check_reached_leaves(graph_leaves({out}, problem.params), y, problem, "forward");
 }
 
 void check_loss_gradient(const Value& G, const std::vector<double>& times, Grad grad) {

@@ -16,6 +16,7 @@
 #include "odenet/nn/linear.hpp"
 #include "odenet/nn/loss.hpp"
 #include "odenet/nn/module.hpp"
+#include "odenet/nn/neural_cde.hpp"
 #include "odenet/nn/norm.hpp"
 #include "odenet/nn/npz.hpp"
 #include "odenet/nn/odeint.hpp"

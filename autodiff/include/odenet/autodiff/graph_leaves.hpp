@@ -16,6 +16,9 @@ struct LeafRef {
 
 /// The leaves requiring grad that `outputs` were computed from, each once, in the order an
 /// iterative depth-first search meets them. Leaves destroyed since recording are left out.
-std::vector<LeafRef> graph_leaves(const std::vector<Var>& outputs);
+/// The search does not go past the Vars in `stops` (e.g. the non-leaf parameters odeint is given,
+/// such as a CDE path's coefficients computed from data: what they depend on is reached through
+/// them, by the chain rule, not by the dynamics directly).
+std::vector<LeafRef> graph_leaves(const std::vector<Var>& outputs, const std::vector<Var>& stops = {});
 
 }  // namespace odenet

@@ -63,9 +63,8 @@ public:
     Var evaluate(const Var& t) const;
     /// dX/dt(t), shape (batch, channels). At a knot, the derivative of the interval that starts
     /// there (the right derivative), except at t1() (the left one). X' jumps at a channel's first
-    /// and last observation (and X'' at every knot of the Hermite spline), so a solver that stops
-    /// at knots should end its step one float before the knot (std::nextafter, as diffrax's
-    /// prevbefore): its stages at the step's end then see the left derivative.
+    /// and last observation (and X'' at every knot of the Hermite spline): give knots() to the
+    /// solver as Options::jump_times (NeuralCDE does), and no step evaluates X' across a knot.
     Var derivative(double t) const;
     Var derivative(const Var& t) const;
 

@@ -92,7 +92,10 @@ private:
 /// respect to the times. `params` are the trainable Vars f uses (its module's parameters): the
 /// adjoint and checkpointed modes differentiate with respect to exactly these, and the first
 /// backward pass throws GraphError if f reaches a trainable leaf not listed (as when the
-/// list is forgotten). Direct mode records f on the tape and needs no list.
+/// list is forgotten). A listed Var need not be a leaf: the adjoint then carries its gradient,
+/// and the chain rule takes it on to what it was computed from (NeuralCDE lists a path's
+/// coefficients computed from data that require grad). Direct mode records f on the tape and
+/// needs no list.
 /// Throws SolverError naming the phase (forward solve, adjoint backward solve between two
 /// times) and the user's tensor that holds a NaN or Inf; ShapeError/DtypeError on inconsistent
 /// inputs; GraphError for create_graph through the adjoint or checkpointed modes.
