@@ -41,7 +41,7 @@ struct Config {
     std::string models = "cde,gru_dt,ode_rnn", method = "dopri5", grad = "adjoint", dtype = "float64", out = "out/cde";
     std::size_t epochs = 30, batch_size = 32, train = 1000, test = 1000, points = 100, seed = 0, threads = 1;
     double lr = 3e-3, rtol = 1e-3, atol = 1e-5, drop = 0.3, noise = 0.3;
-    bool overwrite = false;
+    bool overwrite = false, step_across_knots = false;
 };
 
 const std::vector<std::string> kOutputs = {"results.csv", "curves.csv", "paths.png", "accuracy.png", "loss.png"};
@@ -86,7 +86,7 @@ struct Outcome {
 
 Outcome train_one(const std::string& kind, const Config& c, const cd::Spirals& train, const cd::Spirals& test, on::Dtype dtype) {
     on::manual_seed(c.seed);
-    cd::ModelOptions mo{.kind = kind, .dtype = dtype};
+    cd::ModelOptions mo{.kind = kind, .dtype = dtype, .stop_at_knots = !c.step_across_knots};
     mo.odeint = {.solver = {.method = on::ode::method_from_name(c.method), .rtol = c.rtol, .atol = c.atol},
                  .grad = on::ode::grad_from_name(c.grad)};
     auto model = cd::make_classifier(mo);
@@ -189,9 +189,9 @@ int run(const Config& c) {
     on::set_num_threads(int(c.threads));
     const on::Dtype dtype = c.dtype == "float32" ? on::Dtype::float32 : on::Dtype::float64;
     std::printf("cde: %zu training and %zu test spirals, %zu grid points over [0, %g] with %.0f%% dropped, noise %g; "
-                "batch %zu, %zu epochs, %s rtol %g atol %g, %s gradients, %s\n",
+                "batch %zu, %zu epochs, %s rtol %g atol %g, %s gradients, %s%s\n",
                 c.train, c.test, c.points, train_options.duration, 100 * c.drop, c.noise, c.batch_size, c.epochs, c.method.c_str(),
-                c.rtol, c.atol, c.grad.c_str(), c.dtype.c_str());
+                c.rtol, c.atol, c.grad.c_str(), c.dtype.c_str(), c.step_across_knots ? ", stepping across knots" : "");
     std::fflush(stdout);
     std::vector<Outcome> outcomes;
     for (const std::string& kind : split(c.models)) outcomes.push_back(train_one(kind, c, train, test, dtype));
@@ -234,6 +234,9 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"adjoint", "checkpointed", "direct"}))->capture_default_str();
     app.add_option("--dtype", c.dtype, "float64 or float32")->check(CLI::IsMember({"float64", "float32"}))->capture_default_str();
     app.add_option("--out", c.out, "output folder")->check(ex::non_empty())->capture_default_str();
+    app.add_flag("--step-across-knots", c.step_across_knots,
+                 "cde: let the solver step across the spline's knots instead of stopping at each (cheaper at loose tolerances; "
+                 "docs/PERFORMANCE.md)");
     app.add_flag("--overwrite", c.overwrite, "replace the run in --out");
     CLI11_PARSE(app, argc, argv);
     try {

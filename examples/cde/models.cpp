@@ -46,7 +46,7 @@ public:
         const std::size_t h = o.cde_hidden, w = o.cde_width;
         auto field = std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(h, w, lo), std::make_shared<nn::ReLU>(),
                                                       std::make_shared<nn::Linear>(w, h * 3, lo), std::make_shared<nn::Tanh>());
-        cde_ = std::make_shared<nn::NeuralCDE>(field, 3, h, nn::NeuralCDEOptions{.odeint = o.odeint, .dtype = o.dtype});
+        cde_ = std::make_shared<nn::NeuralCDE>(field, 3, h, nn::NeuralCDEOptions{.odeint = o.odeint, .stop_at_knots = o.stop_at_knots, .dtype = o.dtype});
         readout_ = std::make_shared<nn::Linear>(h, 2, lo);
         register_module("cde", cde_);
         register_module("readout", readout_);

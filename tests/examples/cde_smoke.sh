@@ -33,6 +33,8 @@ for grad in direct checkpointed; do
   [ -s "$tmp/$grad/results.csv" ] || fail "$grad wrote no results.csv"
 done
 awk -F, 'NR > 1 && $7 != 0 { exit 1 }' "$tmp/direct/results.csv" || fail "direct mode reported a backward NFE"
+"$bin" "${args[@]}" --models cde --epochs 1 --step-across-knots --out "$tmp/across" >"$tmp/out" 2>"$tmp/err" || fail "--step-across-knots: $(cat "$tmp/err")"
+grep -q "stepping across knots" "$tmp/out" || fail "--step-across-knots is not reported in the header line"
 
 # An occupied folder is refused, naming it, and left alone; --overwrite replaces the run.
 before="$(cat "$tmp/run/results.csv")"

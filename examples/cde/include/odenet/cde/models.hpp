@@ -35,6 +35,7 @@ struct ModelOptions {
     std::size_t cde_hidden = 16, cde_width = 64;  ///< z and the field MLP's width
     std::size_t gru_hidden = 32;                  ///< gru_dt's h
     std::size_t ode_rnn_hidden = 24;              ///< ode_rnn's h and its ODE's width
+    bool stop_at_knots = true;                    ///< cde: the spline's knots as jump times
     ode::OdeintOptions odeint{};
 };
 
