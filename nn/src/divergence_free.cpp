@@ -99,6 +99,9 @@ Var DivergenceFree::gradients(const Var& t, const Var& z) {
 Var DivergenceFree::forward(const Var& t, const Var& z) {
     if (z.dim() != 2 || z.shape()[1] != dim_)
         throw ShapeError("DivergenceFree", "expects states (N, " + std::to_string(dim_) + "), got " + shape_str(z.shape()));
+    if (z.dtype() != weight.dtype())
+        throw DtypeError("DivergenceFree", std::string("states are ") + dtype_name(z.dtype()) + " but W is " +
+                                               dtype_name(weight.dtype()));
     const Var g = gradients(t, z);  // (N, K n)
     // fᵢ = Σₖ Σⱼ (Sₖ)ᵢⱼ ∂ⱼHₖ = (G M)ᵢ with M[k n + j, i] = (Sₖ)ᵢⱼ: M stacks the Sₖᵀ, one GEMM for all k.
     return matmul(g, reshape(transpose(coupling()), {options_.potentials * dim_, dim_}));

@@ -362,6 +362,8 @@ TEST_CASE("DivergenceFree: bad sizes and shapes are refused by name") {
     nn::DivergenceFree f(pot, 3);
     CHECK_THROWS_WITH_AS(f.forward(Var::scalar(0.0), zeros({4, 2})), doctest::Contains("DivergenceFree"), ShapeError);
     CHECK_THROWS_WITH_AS(f.forward(Var::scalar(0.0), zeros({4})), doctest::Contains("(N, 3)"), ShapeError);
+    CHECK_THROWS_WITH_AS(f.forward(Var::scalar(0.0), zeros({4, 3}, Dtype::float32)), doctest::Contains("DivergenceFree"),
+                         DtypeError);
     // A potential with K = 2 outputs where the layer expects 1.
     nn::DivergenceFree wrong_k(std::make_shared<Potential>(3, 2), 3);
     CHECK_THROWS_WITH_AS(wrong_k.forward(Var::scalar(0.0), zeros({4, 3})), doctest::Contains("(N, K) = (4, 1)"), ShapeError);

@@ -51,7 +51,7 @@ public:
     DivergenceFree(std::shared_ptr<TimeLayer> potential, std::size_t dim, DivergenceFreeOptions options = {});
 
     /// f(t, z) (N, dim). ShapeError naming DivergenceFree for z not (N, dim) or a potential
-    /// whose output is not (N, K).
+    /// whose output is not (N, K); DtypeError for z in another dtype than W.
     Var forward(const Var& t, const Var& z) override;
     /// S = W − Wᵀ per potential: (K, dim, dim), antisymmetric in its last two axes.
     Var coupling() const;
