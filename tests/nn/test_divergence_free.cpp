@@ -265,6 +265,28 @@ TEST_CASE("a CNF on DivergenceFree: Δlogp is exactly 0 and log p(x) = log N(z(T
     }
 }
 
+TEST_CASE("a user's DivergenceFreeDynamics (a rotation z Aᵀ, A antisymmetric) in a CNF: no trace, and the regulariser by VJPs") {
+    struct Rotation : nn::DivergenceFreeDynamics {
+        Var a{Tensor<double>{{0.0, 0.7, -0.2}, {-0.7, 0.0, 0.4}, {0.2, -0.4, 0.0}}};
+        Rotation() { register_parameter("a", a); }
+        Var forward(const Var& /*t*/, const Var& z) override { return gemm(z, a, false, true); }
+    };
+    const Var x(randn<double>({5, 3}));
+    nn::CNF flow(std::make_shared<Rotation>(), 3, tight());
+    const nn::FlowResult r = flow.transform(x);
+    CHECK(max_abs(r.delta_logp) == 0.0);
+    // e^{AT} is orthogonal: |z(T)| = |x| per point, while the points move.
+    CHECK(max_abs_diff(sum(r.z * r.z, {1}), sum(x * x, {1})) < 1e-8);
+    CHECK(max_abs_diff(r.z, x) > 0.1);
+    // ∫‖∂f/∂z‖_F² dt = ‖A‖_F² T = 2 (0.7² + 0.2² + 0.4²) = 1.38 at T = 1, from the VJPs.
+    nn::CNFOptions o = tight();
+    o.jacobian_weight = 1.0;
+    nn::CNF regularised(std::make_shared<Rotation>(), 3, o);
+    const nn::FlowResult rr = regularised.transform(x);
+    CHECK(max_abs_diff(rr.jacobian, Var(Tensor<double>(xt::ones<double>({5}) * 1.38))) < 1e-12);
+    CHECK(max_abs(rr.delta_logp) < 1e-12);
+}
+
 TEST_CASE("DivergenceFree's flow map preserves volume: det ∂z(T)/∂x = 1 by finite differences of solves") {
     nn::CNFOptions o = tight();
     o.odeint.solver.rtol = o.odeint.solver.atol = 1e-12;
