@@ -17,12 +17,12 @@ Activation activation_from_name(const std::string& name) {
 }
 
 ConcatSquashMLP::ConcatSquashMLP(std::size_t dim, const std::vector<std::size_t>& hidden, Activation activation,
-                                 Dtype dtype)
+                                 Dtype dtype, std::size_t out_features)
     : activation_(activation) {
     if (dim == 0) throw ValueError("ConcatSquashMLP", "dim must be > 0");
     std::size_t in = dim;
     for (std::size_t i = 0; i <= hidden.size(); ++i) {
-        const std::size_t out = i < hidden.size() ? hidden[i] : dim;
+        const std::size_t out = i < hidden.size() ? hidden[i] : (out_features > 0 ? out_features : dim);
         if (out == 0) throw ValueError("ConcatSquashMLP", "hidden sizes must be > 0");
         layers_.push_back(std::make_shared<ConcatSquashLinear>(in, out, LinearOptions{.dtype = dtype}));
         register_module(std::to_string(i), layers_.back());

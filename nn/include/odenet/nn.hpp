@@ -33,6 +33,7 @@
 #include "odenet/optim/sgd.hpp"
 #include "odenet/nn/ode_block.hpp"
 #include "odenet/nn/cnf.hpp"
+#include "odenet/nn/divergence_free.hpp"
 #include "odenet/nn/dynamics_with_trace.hpp"
 #include "odenet/nn/hyper_planar.hpp"
 #include "odenet/nn/planar_flow.hpp"

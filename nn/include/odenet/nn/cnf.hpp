@@ -133,11 +133,12 @@ Activation activation_from_name(const std::string& name);
 
 /// FFJORD's toy dynamics (lib/layers/odefunc.py ODEnet, layer_type "concatsquash"): a stack of
 /// ConcatSquashLinear dim -> hidden[0] -> ... -> dim with the activation between layers, not
-/// after the last. Children are named "0", "1", ...
+/// after the last. Children are named "0", "1", ... `out` > 0 ends the stack in `out` features
+/// instead of dim (a scalar potential for DivergenceFree, divergence_free.hpp).
 class ConcatSquashMLP : public TimeLayer {
 public:
     ConcatSquashMLP(std::size_t dim, const std::vector<std::size_t>& hidden, Activation activation = Activation::tanh,
-                    Dtype dtype = Dtype::float64);
+                    Dtype dtype = Dtype::float64, std::size_t out = 0);
     Var forward(const Var& t, const Var& z) override;
 
 private:

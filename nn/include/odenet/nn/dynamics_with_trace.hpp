@@ -4,7 +4,9 @@
 // families have it in closed form at the price of a few more elementwise ops: the planar CNF
 // of Chen et al. (2018, section 4), whose trace is Σ_n uₙᵀ ∂hₙ/∂z (hyper_planar.hpp). A TimeLayer
 // that derives from DynamicsWithTrace is used that way by the CNF (cnf.hpp): with the exact
-// trace and no Jacobian regulariser, forward_with_trace replaces the VJPs.
+// trace and no Jacobian regulariser, forward_with_trace replaces the VJPs. Dynamics whose
+// divergence is identically zero derive from DivergenceFreeDynamics (divergence_free.hpp), which
+// supplies a zero trace: the CNF then takes no VJPs at all and its Δlogp stays exactly 0.
 #include "odenet/nn/module.hpp"
 
 namespace odenet::nn {
