@@ -293,7 +293,7 @@ int main(int argc, char** argv) {
     const ex::Interval positive{.lo = 0, .lo_open = true};
     app.add_option("--systems", c.systems, "systems to learn, comma-separated: pendulum, spring")
         ->check(ex::name_list(1, 2, {"pendulum", "spring"}))->capture_default_str();
-    ex::add_whole(app, "--trajectories", c.trajectories, 1, 100000, "training trajectories per system (as many held out for the test loss)");
+    ex::add_whole(app, "--trajectories", c.trajectories, 1, 10000, "training trajectories per system (as many held out for the test loss)");
     app.add_option("--t-span", c.t_span, "each trajectory is observed on [0, t-span]")->check(ex::finite_number({.lo = 0, .hi = 1000, .lo_open = true}))
         ->capture_default_str();
     app.add_option("--dt", c.dt, "spacing of the observations (at most --t-span)")->check(ex::finite_number({.lo = 0, .hi = 1000, .lo_open = true}))
@@ -308,7 +308,7 @@ int main(int argc, char** argv) {
     ex::add_whole(app, "--hidden", c.hidden, 1, 4096, "hidden width of the HNN's H and of the MLP (two hidden layers)");
     ex::add_whole(app, "--separable-hidden", c.separable_hidden, 1, 4096, "hidden width of each of the separable HNN's T(p) and V(q)");
     ex::add_whole(app, "--test-states", c.test_states, 1, 10000, "held-out initial states rolled out");
-    ex::add_whole(app, "--periods", c.periods, 1, 100000, "rollout length in periods of 2 pi");
+    ex::add_whole(app, "--periods", c.periods, 1, 10000, "rollout length in periods of 2 pi");
     ex::add_whole(app, "--seed", c.seed, 0, 1000000000000LL, "random seed (data, weights)");
     ex::add_whole(app, "--threads", c.threads, 1, 1024, "odenet threads");
     app.add_option("--lr", c.lr, "Adam learning rate")->check(ex::finite_number(positive))->capture_default_str();
@@ -327,6 +327,12 @@ int main(int argc, char** argv) {
         }
         if (c.dt > c.t_span) {
             std::snprintf(what, sizeof what, "--dt %g must be at most --t-span %g", c.dt, c.t_span);
+            throw on::ValueError("hamiltonian", what);
+        }
+        // The training batch is every observation at once: keep it to what fits in memory.
+        if (double(c.trajectories) * (std::floor(c.t_span / c.dt) + 1) > 1e6) {
+            std::snprintf(what, sizeof what, "--trajectories %zu x (--t-span %g / --dt %g + 1) observations exceed the limit of 1e6", c.trajectories,
+                          c.t_span, c.dt);
             throw on::ValueError("hamiltonian", what);
         }
         return run(c);

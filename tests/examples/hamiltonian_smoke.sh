@@ -43,7 +43,7 @@ grep -q "$tmp/run" "$tmp/err" || fail "the refusal does not name the folder: $(c
 
 # Bad flags exit non-zero at parse time naming the flag, before any output.
 for bad in "--iters 0" "--iters -5" "--iters 2.5" "--iters nan" "--hidden 0" "--hidden 1.5" "--separable-hidden 0" \
-           "--trajectories 0" "--trajectories -1" "--test-states 0" "--periods 0" "--periods 1e9" "--seed -1" "--seed nan" \
+           "--trajectories 0" "--trajectories -1" "--test-states 0" "--periods 0" "--periods 1e5" "--seed -1" "--seed nan" \
            "--threads 0" "--lr 0" "--lr -1" "--lr nan" "--lr inf" "--rtol 0" "--rtol 2" "--rtol nan" "--step 0" "--step -0.1" \
            "--step 2" "--t-span 0" "--t-span inf" "--dt 0" "--dt nan" "--noise -0.1" "--noise nan" "--e-min 0" "--e-min 2" \
            "--e-max 1.95" "--e-max -1" "--systems pendulum,pendulum" "--systems moon" "--systems ''" "--out ''"; do
@@ -55,7 +55,7 @@ for bad in "--iters 0" "--iters -5" "--iters 2.5" "--iters nan" "--hidden 0" "--
   [ ! -e "$tmp/bad" ] || fail "'$bad' created the output folder"
 done
 # Flags valid alone but not together: refused naming both, before any output.
-for pair in "--e-min 0.8 --e-max 0.5" "--dt 2 --t-span 1"; do
+for pair in "--e-min 0.8 --e-max 0.5" "--dt 2 --t-span 1" "--trajectories 10000 --dt 0.001"; do
   if "$bin" $pair --out "$tmp/bad" >/dev/null 2>"$tmp/err"; then fail "'$pair' was accepted"; fi
   for flag in $(echo "$pair" | grep -o -- '--[a-z-]*'); do grep -q -- "$flag" "$tmp/err" || fail "'$pair': the message does not name $flag: $(cat "$tmp/err")"; done
   [ ! -e "$tmp/bad" ] || fail "'$pair' created the output folder"
