@@ -114,7 +114,7 @@ void save_loss_figure(const std::string& path, const std::vector<Curve>& curves)
         for (std::size_t k = 0; k < c.y.size(); ++k) s.x.push_back(double(k + 1)), s.y.push_back(c.y[k]);
         all.push_back(std::move(s));
     }
-    util::line_plot(all, {.width = 720, .height = 420, .log_y = true, .title = "training loss: MSE of [dq/dt, dp/dt]", .x_label = "iteration"})
+    util::line_plot(all, {.width = 720, .height = 420, .log_y = true, .title = "training loss: MSE of (dq/dt, dp/dt), full batch", .x_label = "iteration"})
         .save_png(path);
 }
 
