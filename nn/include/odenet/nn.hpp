@@ -35,5 +35,6 @@
 #include "odenet/nn/cnf.hpp"
 #include "odenet/nn/divergence_free.hpp"
 #include "odenet/nn/dynamics_with_trace.hpp"
+#include "odenet/nn/hamiltonian.hpp"
 #include "odenet/nn/hyper_planar.hpp"
 #include "odenet/nn/planar_flow.hpp"
