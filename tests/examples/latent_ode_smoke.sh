@@ -5,10 +5,8 @@
 # run into the same folder is refused; bad flags are refused naming the flag.
 set -uo pipefail
 bin="$1"
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
+# shellcheck source=smoke_lib.sh
+source "$(dirname "$0")/smoke_lib.sh"
 
 # 30 iterations on 40 spirals (batch 20), 10 observations each: about two seconds.
 args=(--spirals 40 --test-spirals 10 --batch-size 20 --n 10 --eval-every 10 --save-every 7)

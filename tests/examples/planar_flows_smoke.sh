@@ -5,10 +5,8 @@
 # second run into the same folder is refused; bad flags are refused naming the flag.
 set -uo pipefail
 bin="$1"
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
+# shellcheck source=smoke_lib.sh
+source "$(dirname "$0")/smoke_lib.sh"
 
 # One target, K and M in {1, 2}, 20 iterations (30 for the long NF), 10 of maximum likelihood.
 base=(--sizes 1,2 --iterations 20 --nf-long-iterations 30 --ml-iterations 10 --batch-size 32 --grid 16 --eval-size 200)

@@ -12,8 +12,10 @@
 #include "odenet/nn/divergence_free.hpp"
 #include "odenet/nn/init.hpp"
 #include "odenet/testing/gradcheck.hpp"
+#include "support/compare.hpp"
 
 using namespace odenet;
+using odenet::test::max_abs_diff;
 
 namespace {
 
@@ -24,10 +26,6 @@ double max_abs(const Var& x) {
     return m;
 }
 
-double max_abs_diff(const Var& x, const Var& y) {
-    REQUIRE(x.shape() == y.shape());
-    return max_abs(to_dtype(x, Dtype::float64) - to_dtype(y, Dtype::float64));
-}
 
 // H(t, z) = c · tanh(ConcatSquash(t, z)) summed to K outputs: a potential whose parameters the
 // gradcheck can swap in (ConcatSquashMLP keeps its layers private).

@@ -13,20 +13,13 @@
 #include "odenet/nn/linear.hpp"
 #include "odenet/nn/odeint.hpp"
 #include "odenet/testing/gradcheck.hpp"
+#include "support/compare.hpp"
 
 using namespace odenet;
+using odenet::test::max_abs_diff;
 
 namespace {
 
-double max_abs_diff(const Var& x, const Var& y) {
-    const Var x64 = to_dtype(x, Dtype::float64), y64 = to_dtype(y, Dtype::float64);  // named: references into them follow
-    const auto& a = x64.value<double>();
-    const auto& b = y64.value<double>();
-    REQUIRE(a.shape() == b.shape());
-    double m = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a.data()[i] - b.data()[i]));
-    return m;
-}
 
 // Σᵢ over the columns of x (N, m), kept as (N, 1).
 Var row_sum(const Var& x) { return sum(x, {1}, /*keepdims=*/true); }

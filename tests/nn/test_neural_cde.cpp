@@ -11,8 +11,10 @@
 #include "odenet/autodiff.hpp"
 #include "odenet/nn.hpp"
 #include "odenet/testing/gradcheck.hpp"
+#include "support/compare.hpp"
 
 using namespace odenet;
+using odenet::test::max_abs_diff;
 
 namespace {
 
@@ -43,12 +45,6 @@ Var time_var(const std::vector<double>& t) {
     return Var(v);
 }
 
-double max_abs_diff(const Var& a, const Var& b) {
-    const Tensor<double> d = a.value<double>() - b.value<double>();
-    double m = 0;
-    for (double v : d) m = std::max(m, std::abs(v));
-    return m;
-}
 
 }  // namespace
 

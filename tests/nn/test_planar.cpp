@@ -13,20 +13,13 @@
 #include "odenet/nn/odeint.hpp"
 #include "odenet/nn/planar_flow.hpp"
 #include "odenet/testing/gradcheck.hpp"
+#include "support/compare.hpp"
 
 using namespace odenet;
+using odenet::test::max_abs_diff;
 
 namespace {
 
-double max_abs_diff(const Var& x, const Var& y) {
-    const Var x64 = to_dtype(x, Dtype::float64), y64 = to_dtype(y, Dtype::float64);  // named: references into them follow
-    const auto& a = x64.value<double>();
-    const auto& b = y64.value<double>();
-    REQUIRE(a.shape() == b.shape());
-    double m = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a.data()[i] - b.data()[i]));
-    return m;
-}
 
 // log|det ∂T/∂x| of a 2-D map per sample, the Jacobian's rows by autodiff (one VJP per output).
 Tensor<double> log_abs_det_by_autodiff(const std::function<Var(const Var&)>& map, const Tensor<double>& x) {
