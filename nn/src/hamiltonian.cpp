@@ -9,6 +9,7 @@
 #include "odenet/autodiff/grad_mode.hpp"
 #include "odenet/autodiff/ops.hpp"
 #include "odenet/core/error.hpp"
+#include "odenet/ode/tableau.hpp"
 
 namespace odenet::nn {
 
@@ -101,6 +102,20 @@ Var SeparableHamiltonian::energy(const Var& y) {
 Var SeparableHamiltonian::forward(const Var& /*t*/, const Var& y) {
     const std::size_t m = half_width(y, "SeparableHamiltonian");
     return like(symplectic(energy_gradient([this](const Var& x) { return energy(x); }, as_rows(y)), m), y);
+}
+
+void check_symplectic_solve(const TimeLayer& f, const Var& y0, const ode::OdeintOptions& options) {
+    const ode::Method m = options.solver.method;
+    if (!ode::is_symplectic(m)) return;
+    const std::string method(ode::method_name(m));
+    if (dynamic_cast<const Hamiltonian*>(&f))
+        throw ValueError("nn::odeint", method + " needs a separable H(q, p) = T(p) + V(q); a Hamiltonian's H is general, so "
+                                                "the method would not be symplectic: use SeparableHamiltonian, or a "
+                                                "Runge-Kutta method");
+    if (dynamic_cast<const SeparableHamiltonian*>(&f) && y0.dim() == 2 && y0.shape()[0] > 1)
+        throw ValueError("nn::odeint", method + " splits the flattened state in halves, which for rows (N, 2m) with N = " +
+                                           std::to_string(y0.shape()[0]) +
+                                           " are not q and p: pass a SeparableHamiltonian's batch as planes (2, N, m) = [q; p]");
 }
 
 }  // namespace odenet::nn

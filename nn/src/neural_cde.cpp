@@ -60,10 +60,14 @@ ode::OdeintSolution NeuralCDE::trajectory(const CubicPath& X, const Var& ts) {
         throw ShapeError("NeuralCDE", "ts must be 1-D and not empty, got shape " + shape_text(ts.shape()));
     if (ts.dtype() != Dtype::float64) throw DtypeError("NeuralCDE", "ts must be float64 (odeint's times)");
     const Tensor<double>& times = ts.value<double>();
-    for (double t : times)
-        if (!(t >= X.t0() && t <= X.t1()))
-            throw ValueError("NeuralCDE", "output time " + std::to_string(t) + " is outside the path's [" +
+    for (std::size_t i = 0; i < times.size(); ++i) {
+        if (!(times(i) >= X.t0() && times(i) <= X.t1()))
+            throw ValueError("NeuralCDE", "output time " + std::to_string(times(i)) + " is outside the path's [" +
                                               std::to_string(X.t0()) + ", " + std::to_string(X.t1()) + "]");
+        if (i > 0 && !(times(i) > times(i - 1)))  // the data drive z forwards; a CDE read backwards is another model
+            throw ValueError("NeuralCDE", "output times must be strictly increasing, got ts[" + std::to_string(i) +
+                                              "] = " + std::to_string(times(i)) + " after " + std::to_string(times(i - 1)));
+    }
     const Var z0 = initial->forward(X.evaluate(times(0)));
 
     ode::OdeintOptions opt = options.odeint;
@@ -73,6 +77,7 @@ ode::OdeintSolution NeuralCDE::trajectory(const CubicPath& X, const Var& ts) {
     }
     // The field's parameters, and the path's coefficients when they carry gradients to the data.
     ParameterList params = parameter_list(*field);
+    for (std::string& name : params.names) name = "field." + name;  // as named_parameters() names them
     const char* coefficient_names[] = {"path coefficient a", "path coefficient b", "path coefficient c",
                                        "path coefficient d"};
     const Var* coefficients[] = {&X.a(), &X.b(), &X.c(), &X.d()};

@@ -1,6 +1,7 @@
 #include "odenet/nn/odeint.hpp"
 
 #include "odenet/core/error.hpp"
+#include "odenet/nn/hamiltonian.hpp"
 
 namespace odenet::nn {
 
@@ -17,6 +18,7 @@ ParameterList parameter_list(const Module& module) {
 // checkpointed mode's graph nodes keep one) keeps the module alive.
 ode::OdeintSolution odeint(std::shared_ptr<TimeLayer> f, const Var& y0, const Var& ts, const ode::OdeintOptions& options) {
     if (!f) throw ValueError("nn::odeint", "the dynamics module is null");
+    check_symplectic_solve(*f, y0, options);
     const ParameterList params = parameter_list(*f);
     return ode::detail::odeint_named([f](const Var& t, const Var& y) { return f->forward(t, y); }, y0, ts,
                                      params.vars, params.names, options);
@@ -48,6 +50,7 @@ ode::OdeintSolution odeint_augmented(const ode::Dynamics& f, const Module& modul
 ode::OdeintSolution odeint(std::shared_ptr<TimeLayer> f, const Var& y0, const Var& ts, Augment augment,
                            const ode::OdeintOptions& options) {
     if (!f) throw ValueError("nn::odeint", "the dynamics module is null");
+    check_symplectic_solve(*f, y0, options);
     return odeint_augmented([f](const Var& t, const Var& y) { return f->forward(t, y); }, *f, y0, ts, augment, options);
 }
 

@@ -155,6 +155,12 @@ TEST_CASE("Hamiltonian, SeparableHamiltonian: planes (2, N, m) give the rows' fi
         const Var from_batch = reshape(permute(reshape(slice(batch, 2, n, n + 1), {2, 1, 2}), {1, 0, 2}), {1, 1, 4});
         CHECK(max_abs_diff(from_batch, one) < 1e-15);
     }
+    // Rows with N > 1 would be split into halves of rows, not q and p: refused, naming planes. A
+    // general H is not separable: refused for the symplectic methods, naming the separable layer.
+    CHECK_THROWS_WITH_AS(nn::odeint(split, rows, ts, leapfrog), doctest::Contains("planes (2, N, m)"), ValueError);
+    CHECK_THROWS_WITH_AS(nn::odeint(h, slice(rows, 0, 0, 1), ts, leapfrog), doctest::Contains("SeparableHamiltonian"),
+                         ValueError);
+    CHECK_NOTHROW(nn::odeint(h, rows, ts, {.solver = {.rtol = 1e-6, .atol = 1e-8}, .grad = ode::Grad::direct}));
 }
 
 TEST_CASE("Hamiltonian: an MLP's energy is conserved along its own flow to dopri5's tolerance") {

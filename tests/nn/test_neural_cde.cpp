@@ -177,4 +177,9 @@ TEST_CASE("NeuralCDE: bad layers, paths and fields are refused by name") {
     CHECK_THROWS_WITH_AS(f32(X), doctest::Contains("float32"), DtypeError);
     nn::NeuralCDE ok(tanh_field(3, 3, 1), 3, 3);
     CHECK_THROWS_WITH_AS(ok.trajectory(X, Var(Tensor<double>{0.0, 2.5})), doctest::Contains("NeuralCDE"), ValueError);
+    CHECK_THROWS_WITH_AS(ok.trajectory(X, Var(Tensor<double>{2.0, 0.0})), doctest::Contains("strictly increasing"), ValueError);
+    // A float32 field in a float64 layer: odeint's error names the parameter as the module does.
+    nn::NeuralCDE mixed(tanh_field(3, 3, 1), 3, 3);
+    mixed.field->to(Dtype::float32);
+    CHECK_THROWS_WITH_AS(mixed(X), doctest::Contains("field.0.weight"), Error);
 }

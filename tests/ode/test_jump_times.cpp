@@ -128,3 +128,32 @@ TEST_CASE("jump_times: a non-finite jump time is refused by name") {
     CHECK_THROWS_WITH_AS(solve(k, State1{0.0}, {0.0, 1.0}, {.jump_times = {0.2, NAN}}),
                          doctest::Contains("jump_times[1] must be finite"), ValueError);
 }
+
+TEST_CASE("jump_times: jumps closer than a step are one cluster, and time never moves back") {
+    // A smooth f: the jumps must cost nothing. Clusters one ulp wide, 1e-15 wide, and a jump next
+    // to t0; forward and backward. (Hopping them one by one used to restart behind the second
+    // jump's cut and step backwards in time: y(3) off by 0.09.)
+    auto f = [](double t, const State1&) -> State1 { return {std::cos(t)}; };
+    const std::vector<std::vector<double>> clusters{
+        {1.0, std::nextafter(1.0, 2.0)}, {1.0, 1.0 + 1e-15}, {1e-16, 1.3}, {1.3, 1.3 + 1e-15, 1.3 + 3e-15, 2.0}};
+    for (const auto& jumps : clusters) {
+        CAPTURE(jumps[0]);
+        CAPTURE(jumps[1]);
+        for (double dir : {1.0, -1.0}) {
+            const double t0 = dir > 0 ? 0.0 : 3.0, t1 = 3.0 - t0;
+            const auto sol = solve(f, State1{std::sin(t0)}, {t0, t1},
+                                   {.rtol = 1e-9, .atol = 1e-11, .save_steps = true, .jump_times = jumps});
+            CHECK(std::abs(sol.ys[1][0] - std::sin(t1)) < 1e-8);
+            double prev = t0;
+            for (double t : sol.step_ts) {
+                CHECK(dir * (t - prev) > 0.0);
+                prev = t;
+            }
+        }
+    }
+    // float32: the gap is in float32 ulps (about 5e-7 at t = 1), so jumps 3e-7 apart are one cluster.
+    auto g = [](double t, const Tensor<float>& y) { return Tensor<float>(y.shape(), static_cast<float>(std::cos(t))); };
+    Tensor<float> y0(Tensor<float>::shape_type{1}, 0.0f);
+    const auto sol = solve(g, y0, {0.0, 3.0}, {.rtol = 1e-6, .atol = 1e-7, .jump_times = {1.0, 1.0 + 3e-7}});
+    CHECK(std::abs(sol.ys[1](0) - std::sin(3.0)) < 1e-5);
+}

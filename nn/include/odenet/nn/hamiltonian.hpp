@@ -26,13 +26,15 @@
 //
 // H is determined by the field only up to a constant: a parameter that only shifts H (the bias
 // of an MLP's last layer) gets no gradient from a loss on the field or on a solve (backward
-// leaves its grad undefined, grad() needs allow_unused), which optimizers skip.
+// leaves its grad undefined in Grad::direct and 0 in the adjoint and checkpointed modes; grad()
+// needs allow_unused), which optimizers skip or leave where it is.
 //
 // H must not depend on t: the field ignores its time argument. For the symplectic steppers
 // (Method::leapfrog, yoshida4), which need H(q, p) = T(p) + V(q), use SeparableHamiltonian.
 #include <memory>
 
 #include "odenet/nn/module.hpp"
+#include "odenet/odeint/odeint.hpp"
 
 namespace odenet::nn {
 
@@ -75,5 +77,13 @@ public:
 private:
     std::shared_ptr<Layer> t_, v_;
 };
+
+/// What nn::odeint checks before a solve of `f` from y0 with a symplectic method (leapfrog,
+/// yoshida4), which splits the flattened state in halves and needs a separable field: ValueError
+/// naming the layer for a Hamiltonian (not separable: the method would silently stop being
+/// symplectic; use SeparableHamiltonian) and for a SeparableHamiltonian on rows (N, 2m) with
+/// N > 1 (the halves would be rows, not q and p: pass planes (2, N, m)). Nothing for other
+/// dynamics or methods.
+void check_symplectic_solve(const TimeLayer& f, const Var& y0, const ode::OdeintOptions& options);
 
 }  // namespace odenet::nn

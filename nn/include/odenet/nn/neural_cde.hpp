@@ -52,7 +52,8 @@ public:
     /// z(ts[0]) = ζ(X(ts[0])): (len(ts), batch, hidden), with the solve's statistics.
     /// Throws ShapeError naming NeuralCDE for a path with another number of channels than the
     /// layer's or a field whose output is not (batch, hidden·channels) (both shapes named);
-    /// DtypeError for a path whose dtype differs from ζ's; ValueError for ts outside the path.
+    /// DtypeError for a path whose dtype differs from ζ's; ValueError for ts outside the path or
+    /// not strictly increasing.
     ode::OdeintSolution trajectory(const CubicPath& X, const Var& ts);
     /// dz/dt = f(z) X'(t) at one t: (batch, hidden). What the solver integrates.
     Var vector_field(const CubicPath& X, const Var& t, const Var& z);

@@ -58,8 +58,11 @@ private:
 // side of the jump, the side of the interval it serves. The skipped 2g changes y by 2g |f|,
 // below rounding. As diffrax's jump_ts (Kidger 2021, "On neural differential equations", sec.
 // 5.4), without its one-ulp variant, which float32 time would undo.
-// The hop is recorded as a step of its own (save_steps), so that a checkpointed re-solve, which
-// replays the forward step by step, hops at the same place.
+// Jumps too close together for a step between them (closer than 2g plus the step-size floor:
+// two times one ulp apart, a user's jump next to a path's knot) are one cluster, hopped at once
+// from just before the first to just after the last; time never moves back. The hop is recorded
+// as a step of its own (save_steps), so that a checkpointed re-solve, which replays the forward
+// step by step, hops at the same place.
 
 /// The loop of one solve. solve() is its only user; a class so that the output, failure and
 /// error-norm code paths are short named functions around the one long loop.
@@ -199,9 +202,23 @@ private:
             return false;
     }
 
-    // From just before the jump to just after it: the state is kept (the skipped interval is
-    // 8 ulps wide) and f is evaluated anew on the far side. Outputs inside the gap take the state.
-    void hop_over_jump(double& t, double restart) {
+    // The jumps from next_jump_ on that lie within reach of one another (no room for a step
+    // between them): one hop serves them all. Sets `last` to the index of the cluster's last jump
+    // and returns the time just after it, where the next step starts.
+    double cluster_restart(double t, double h_min, std::size_t& last) const {
+        last = next_jump_;
+        while (last + 1 < jumps_.size() &&
+               dir_ * (jumps_[last + 1] - jumps_[last]) <= 2.0 * jump_gap(jumps_[last + 1], t) + h_min)
+            ++last;
+        return jumps_[last] + dir_ * jump_gap(jumps_[last], t);
+    }
+
+    // From just before a cluster of jumps to just after it: the state is kept (the skipped
+    // interval is a few ulps wide) and f is evaluated anew on the far side. Outputs inside the gap
+    // take the state. Time never moves back: a restart behind t only drops the jumps.
+    void hop_over_jumps(double& t, double restart, std::size_t last) {
+        next_jump_ = last + 1;
+        if (!(dir_ * (restart - t) > 0.0)) return;
         while (next_ < ts_.size() && dir_ * (ts_[next_] - restart) <= 0.0) {
             sol_.ys.push_back(y_);
             ++next_;
@@ -213,7 +230,6 @@ private:
         }
         t = restart;
         k0_valid_ = false;
-        ++next_jump_;
     }
 
     // ---- fixed steps ----------------------------------------------------------------------
@@ -310,27 +326,32 @@ void Integrator<State, F>::run_adaptive() {
                            num(t_end), last_ratio_);
         planned = h;
         // A jump ahead: hop it when already at it; a step that would reach it ends just before.
-        double jump_end = t;  // where the step ends when it is cut for a jump, else t
-        double restart = t;
+        // Jumps closer together than a step could fit are one cluster, hopped at once.
+        bool cut_for_jump = false;
+        double jump_end = t, restart = t;  // with cut_for_jump: where the step ends, where the next starts
+        std::size_t restart_last = 0;
         while (next_jump_ < jumps_.size()) {
             const double tj = jumps_[next_jump_], gap = jump_gap(tj, t);
-            if (dir_ * (tj - t) <= 2.0 * gap + h_min) {
-                hop_over_jump(t, tj + dir_ * gap);
-                continue;
-            }
-            if (dir_ * (t_end - tj) <= 2.0 * gap + h_min) {  // at the end: landing there will do
-                next_jump_ = jumps_.size();
+            std::size_t last = 0;
+            const double after = cluster_restart(t, h_min, last);
+            if (dir_ * (t_end - jumps_[last]) <= 2.0 * jump_gap(jumps_[last], t) + h_min) {
+                next_jump_ = jumps_.size();  // at the end: landing there will do
                 break;
             }
+            if (dir_ * (tj - t) <= 2.0 * gap + h_min) {
+                hop_over_jumps(t, after, last);
+                continue;
+            }
             if (dir_ * (t + h - tj) >= -gap - h_min) {
+                cut_for_jump = true;
                 jump_end = tj - dir_ * gap;
-                restart = tj + dir_ * gap;
+                restart = after;
+                restart_last = last;
                 h = jump_end - t;
             }
             break;
         }
         if (next_ >= ts_.size()) break;  // a hop reached the last output
-        const bool cut_for_jump = jump_end != t;
         if (!cut_for_jump && dir_ * (t + h - t_end) >= -h_min) h = t_end - t;  // land on t_end, never overshoot it
         ensure_k0(t, h);
 
@@ -350,7 +371,7 @@ void Integrator<State, F>::run_adaptive() {
             emit_outputs(t, h, t_new);
             advance(t_new, h);
             t = t_new;
-            if (cut_for_jump) hop_over_jump(t, restart);
+            if (cut_for_jump) hop_over_jumps(t, restart, restart_last);
         } else {
             ++sol_.stats.rejected;
             if (!std::isfinite(ratio)) log_.saw_nonfinite = true;
