@@ -26,7 +26,8 @@ CubicPath::CubicPath(SplineKind kind, std::vector<double> times, Var a, Var b, V
 std::size_t CubicPath::interval(double t, const char* where) const {
     if (!(t >= t0() && t <= t1())) {
         char msg[200];
-        std::snprintf(msg, sizeof msg, "t = %.17g is outside the observation window [%.17g, %.17g]", t, t0(), t1());
+        std::snprintf(msg, sizeof msg, "t = %.17g is %s the observation window [%.17g, %.17g]", t,
+                      std::isfinite(t) ? "outside" : "not a finite time in", t0(), t1());
         throw ValueError(where, msg);
     }
     const auto after = std::upper_bound(times_.begin(), times_.end(), t);
