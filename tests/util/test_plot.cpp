@@ -79,6 +79,16 @@ TEST_CASE("line_plot and trajectory_plot draw and save") {
     CHECK_THROWS_AS(line_plot({Series{"empty", {}, {}}}), ValueError);
     // A loss that reaches 0 or NaN leaves a gap on a log axis instead of failing.
     CHECK_NOTHROW(line_plot({Series{"gap", {0, 1, 2}, {1.0, 0.0, 0.5}}}, {.log_y = true}));
+    // A log time axis with data as markers in a colour of their own: the marker is drawn where
+    // log10 x puts it (x from 1e-2 to 1e2, frame from pixel 60 to 388: 1 sits in the middle), and
+    // x <= 0 is skipped as y <= 0 is on a log y axis.
+    const Rgb red{200, 0, 0};
+    const Series data{.label = "data", .x = {0.0, 1e-2, 1.0, 1e2}, .y = {5.0, 0.0, 0.5, 1.0}, .markers = true, .color = red};
+    const Image logx = line_plot({data}, {.width = 400, .height = 300, .x_label = "t", .log_x = true});
+    const long mid = (60 + 388) / 2;
+    bool found = false;
+    for (std::size_t y = 20; y < 266; ++y) found = found || logx.pixel(std::size_t(mid), y) == red;
+    CHECK(found);
 
     Tensor<double> paths = Tensor<double>::from_shape({10, 3, 2});
     for (std::size_t t = 0; t < 10; ++t) {

@@ -3,6 +3,7 @@
 // training curves and ODE trajectories. Enough to look at a flow's samples and a loss curve
 // without a plotting library; not a plotting library.
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,17 +44,20 @@ Image heatmap(const Tensor<double>& values, std::size_t scale = 1);
 struct Series {
     std::string label;
     std::vector<double> x{}, y{};  // the same length; points with a non-finite y are skipped
+    bool markers = false;          // a small square at each point instead of a polyline (data)
+    std::optional<Rgb> color{};    // empty: the palette colour of the series' position
 };
 
 struct LinePlotOptions {
     std::size_t width = 640, height = 400;
     bool log_y = false;  // for losses: ticks at powers of ten; values <= 0 are skipped
     std::string title{}, x_label{};
+    bool log_x = false;  // for times over decades: the same, along x
 };
 
 /// Training curves: an axes box with ticks and tick labels (5x7 font), one coloured polyline
-/// per series and a legend of the labels. Throws ValueError if a series' x and y differ in
-/// length or nothing is finite to plot.
+/// (or row of markers) per series and a legend of the labels (a series without one is left
+/// out). Throws ValueError if a series' x and y differ in length or nothing is finite to plot.
 Image line_plot(const std::vector<Series>& series, const LinePlotOptions& opt = {});
 
 /// Trajectories of particles, shape (T, N, 2): N polylines over T time points within `range`,
