@@ -31,7 +31,7 @@ Evaluation Problem::evaluate(const Var& log_k) const {
     o.solver.rtol = options_.rtol;
     o.solver.atol = options_.atol;
     o.solver.max_steps = 1000000;
-    // DEV: o.solver.autonomous = true;  // f does not read t: the Rosenbrock methods skip ∂f/∂t
+    o.solver.autonomous = true;  // f does not read t: the Rosenbrock methods skip ∂f/∂t
     o.grad = options_.grad;
     ode::OdeintSolution solution = ode::odeint(f, to_dtype(y0_, log_k.dtype()), ts_, {log_k}, o);
     Var loss = loss_of(solution.ys);

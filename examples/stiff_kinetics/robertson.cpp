@@ -1,6 +1,7 @@
 #include "odenet/stiff_kinetics/robertson.hpp"
 
 #include <cmath>
+#include <span>
 #include <string>
 
 #include "odenet/autodiff/ops.hpp"
@@ -24,9 +25,6 @@ Var stoichiometry(Dtype dtype) {
 }
 
 }  // namespace
-
-// DEV: dopri5 until the implicit methods land; then rodas4.
-constexpr ode::Method kTruthMethod = ode::Method::dopri5;
 
 Var field(const Var& log_k, const Var& y) {
     if (y.shape() != Shape{3} || log_k.shape() != Shape{3})
@@ -54,7 +52,13 @@ Tensor<double> solve(const Rates& k, const std::vector<double>& ts, double rtol,
     times.insert(times.end(), ts.begin(), ts.end());
     using State = std::array<double, 3>;
     const auto f = [&k](double /*t*/, const State& y) { return field(k, y); };
-    const auto sol = ode::solve(f, State{1, 0, 0}, times, {.method = kTruthMethod, .rtol = rtol, .atol = atol, .max_steps = 10000000});
+    const auto jac = [&k](double /*t*/, std::span<const double> y, std::span<double> J) {
+        const std::array<double, 9> j = jacobian(k, {y[0], y[1], y[2]});
+        std::copy(j.begin(), j.end(), J.begin());
+    };
+    const auto sol = ode::solve(f, State{1, 0, 0}, times,
+                                {.method = ode::Method::rodas4, .rtol = rtol, .atol = atol, .max_steps = 10000000, .jacobian = jac,
+                                 .autonomous = true});
     if (stats) *stats = sol.stats;
     Tensor<double> out = Tensor<double>::from_shape({ts.size(), 3});
     for (std::size_t i = 0; i < ts.size(); ++i)
