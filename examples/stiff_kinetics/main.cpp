@@ -45,7 +45,7 @@ namespace {
 struct Config {
     std::size_t points = 40, iters = 300, curve_points = 200, seed = 0, threads = 1;
     double t_min = 1e-5, t_max = 1e5, noise = 0.01;
-    sk::Rates rates = sk::kTrueRates, init{0.1, 1e7, 1e3};
+    sk::Rates rates = sk::kTrueRates, init{0.1, 1e8, 1e3};
     double lr = 0.3, lr_final = 0.001, rtol = 1e-6, atol = 1e-10, truth_rtol = 1e-10, truth_atol = 1e-14, fd_step = 1e-4;
     std::string solver = "rodas4", grad = "adjoint", dtype = "float64", out = "out/stiff_kinetics";
     bool overwrite = false;

@@ -60,7 +60,7 @@ std::vector<double> axis_ticks(double lo, double hi, bool log) {
 // "0.01", "100", and "1e-5" rather than "1e-05" for the powers of ten far from 1.
 std::string log_tick_label(double t) {
     const double v = std::pow(10.0, t);
-    if (std::abs(t - std::round(t)) < 1e-9 && std::abs(t) > 3.5) return "1e" + std::to_string(long(std::lround(t)));
+    if (std::abs(t - std::round(t)) < 1e-9 && std::abs(t) > 2.5) return "1e" + std::to_string(long(std::lround(t)));
     return detail::tick_label(v);
 }
 
