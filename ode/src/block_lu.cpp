@@ -1,4 +1,4 @@
-#include "block_lu.hpp"
+#include "odenet/ode/detail/block_lu.hpp"
 
 #include <type_traits>
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "block_lu.hpp"
+#include "odenet/ode/detail/block_lu.hpp"
 #include "odenet/ode/detail/integrator.hpp"
 #include "odenet/ode/detail/stiff.hpp"
 
@@ -14,8 +14,8 @@ namespace {
 
 class DenseAlgebra final : public LinearAlgebra {
 public:
-    DenseAlgebra(const FlatRhs& f, std::size_t n, const Options& o)
-        : f_(f), n_(n), blocks_(o.jacobian_blocks), m_(n / o.jacobian_blocks), user_(o.jacobian),
+    DenseAlgebra(const FlatRhs& f, std::size_t n, const Options& o, double f_eps)
+        : f_(f), f_eps_(f_eps), n_(n), blocks_(o.jacobian_blocks), m_(n / o.jacobian_blocks), user_(o.jacobian),
           J_(blocks_ * m_ * m_), W_(J_.size()) {
         if (n % blocks_ != 0)
             throw ValueError("solve options", "jacobian_blocks " + std::to_string(blocks_) +
@@ -37,7 +37,7 @@ public:
         // each moves only its own block's outputs (Curtis, Powell & Reid 1974).
         // δ_i = √(eps max(1e-5, y_i²)), Hairer's RADAU5: relative to y_i, but never below
         // √eps · 3e-3, where rounding in f would swamp the difference of a component near 0.
-        const double eps = std::numeric_limits<double>::epsilon();
+        const double eps = f_eps_;
         std::vector<double> yp(y, y + n_), fp(n_), delta(n_);
         for (std::size_t j = 0; j < m_; ++j) {
             for (std::size_t b = 0; b < blocks_; ++b) {
@@ -83,6 +83,7 @@ public:
 
 private:
     const FlatRhs& f_;
+    double f_eps_;
     std::size_t n_, blocks_, m_;
     JacobianFn user_;
     std::vector<double> J_, W_;
@@ -91,8 +92,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<LinearAlgebra> dense_algebra(const FlatRhs& f, std::size_t n, const Options& options) {
-    return std::make_unique<DenseAlgebra>(f, n, options);
+std::unique_ptr<LinearAlgebra> dense_algebra(const FlatRhs& f, std::size_t n, const Options& options, double f_eps) {
+    return std::make_unique<DenseAlgebra>(f, n, options, f_eps);
 }
 
 }  // namespace odenet::ode::detail

@@ -31,10 +31,10 @@ constexpr int kStiffSteps = 15, kResetAfter = 6, kNonStiffSteps = 5;
 class StiffSolver {
 public:
     StiffSolver(const FlatRhs& f, const std::vector<double>& y0, const std::vector<std::size_t>& shape,
-                const std::vector<double>& ts, const Options& o, LinearAlgebra* algebra)
-        : f_(f), shape_(shape), ts_(ts), opt_(o), n_(y0.size()), y_(y0), f0_(n_), y1_(n_), f1_(n_), err_(n_),
+                const std::vector<double>& ts, const Options& o, LinearAlgebra* algebra, double f_eps)
+        : f_(f), f_eps_(f_eps), shape_(shape), ts_(ts), opt_(o), n_(y0.size()), y_(y0), f0_(n_), y1_(n_), f1_(n_), err_(n_),
           tmp_(n_), ft_(n_, 0.0) {
-        if (!algebra) owned_ = dense_algebra(f, n_, o);
+        if (!algebra) owned_ = dense_algebra(f, n_, o, f_eps);
         alg_ = algebra ? algebra : owned_.get();
         implicit_method_ = is_implicit(o.method) ? o.method : *o.stiff_switch;
         method_ = o.method;
@@ -105,10 +105,12 @@ private:
         jac_valid_ = true;
         factored_hg_ = kNaN;
         if (!opt_.autonomous && is_rosenbrock(method_)) {
-            // ∂f/∂t by a forward difference (Hairer's RODAS): δ = √(eps max(1e-5, |t|)).
-            const double delta = std::sqrt(std::numeric_limits<double>::epsilon() * std::max(1e-5, std::abs(t)));
-            eval(t + delta, y_.data(), tmp_.data());
-            for (std::size_t i = 0; i < n_; ++i) ft_[i] = (tmp_[i] - f0_[i]) / delta;
+            // ∂f/∂t by a forward difference (Hairer's RODAS): δ = √(eps max(1e-5, |t|)), with
+            // the epsilon of f's arithmetic (a float32 f reads t + δ rounded to float).
+            const double delta = std::sqrt(f_eps_ * std::max(1e-5, std::abs(t)));
+            const double t_plus = t + delta;
+            eval(t_plus, y_.data(), tmp_.data());
+            for (std::size_t i = 0; i < n_; ++i) ft_[i] = (tmp_[i] - f0_[i]) / (t_plus - t);
         }
     }
 
@@ -134,11 +136,13 @@ private:
     void explicit_step(double t, double h);
 
     void dense(double t, double h, double t_out, std::vector<double>& out);
+    void save_interpolant(double h);
     void emit_outputs(double t, double h, double t_new);
     void after_accept(double t, double h, double h_next);
     [[noreturn]] void fail(double t, double h, const std::string& what);
 
     const FlatRhs& f_;
+    double f_eps_;  // machine epsilon of f's arithmetic
     std::vector<std::size_t> shape_;
     const std::vector<double>& ts_;
     const Options& opt_;
@@ -387,6 +391,27 @@ void StiffSolver::dense(double t, double h, double t_out, std::vector<double>& o
     for (std::size_t q = 0; q < n_; ++q) out[q] = h00 * y_[q] + h01 * y1_[q] + h * (h10 * f0_[q] + h11 * f1_[q]);
 }
 
+// The accepted step's interpolant in dense_value's form, for a caller that reads y(t) between
+// steps later (odeint's adjoint through an implicit method).
+void StiffSolver::save_interpolant(double h) {
+    std::vector<double> A(n_), B(n_);
+    if (is_rosenbrock(method_)) {
+        const RosenbrockTableau& tab = rosenbrock_tableau(method_);
+        for (std::size_t q = 0; q < n_; ++q) {
+            double a = 0.0, b = 0.0;
+            for (int j = 0; j < tab.stages(); ++j) a += tab.d2[j] * stages_[j][q], b += tab.d3[j] * stages_[j][q];
+            A[q] = a, B[q] = b;
+        }
+    } else {  // cubic Hermite; f1 is known (FSAL or trbdf2's last slope)
+        for (std::size_t q = 0; q < n_; ++q) {
+            A[q] = y_[q] - y1_[q] + h * f0_[q];
+            B[q] = 2.0 * (y1_[q] - y_[q]) - h * (f0_[q] + f1_[q]);
+        }
+    }
+    sol_.step_a.push_back(std::move(A));
+    sol_.step_b.push_back(std::move(B));
+}
+
 void StiffSolver::emit_outputs(double t, double h, double t_new) {
     while (next_ < ts_.size() && dir_ * (ts_[next_] - t_new) <= 0.0) {
         if (ts_[next_] == t_new) {
@@ -406,6 +431,7 @@ void StiffSolver::after_accept(double t_new, double h, double h_next) {
     if (opt_.save_steps) {
         sol_.step_ts.push_back(t_new);
         sol_.step_ys.push_back(y1_);
+        save_interpolant(h);
     }
     const bool was_implicit = implicit();
     if (opt_.stiff_switch) {
@@ -524,10 +550,15 @@ FlatSolution StiffSolver::run() {
 
 }  // namespace
 
+void dense_value(const std::vector<double>& y0, const std::vector<double>& y1, const std::vector<double>& A,
+                 const std::vector<double>& B, double th, double* out) {
+    for (std::size_t q = 0; q < y0.size(); ++q) out[q] = (1.0 - th) * y0[q] + th * (y1[q] + (1.0 - th) * (A[q] + th * B[q]));
+}
+
 FlatSolution solve_stiff(const FlatRhs& f, const std::vector<double>& y0, const std::vector<std::size_t>& shape,
-                         const std::vector<double>& ts, const Options& options, LinearAlgebra* algebra) {
+                         const std::vector<double>& ts, const Options& options, LinearAlgebra* algebra, double f_eps) {
     validate(options);
-    StiffSolver solver(f, y0, shape, ts, options, algebra);
+    StiffSolver solver(f, y0, shape, ts, options, algebra, f_eps);
     return solver.run();
 }
 

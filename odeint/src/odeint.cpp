@@ -69,6 +69,16 @@ OdeintSolution odeint_named(const Dynamics& f, const Var& y0, const Var& ts, con
         }
     }
     try {
+        if (is_implicit(options.solver.method) || options.solver.stiff_switch) {
+            if (options.grad == Grad::direct)
+                throw ValueError("odeint", std::string(method_name(options.solver.stiff_switch ? *options.solver.stiff_switch
+                                                                                                : options.solver.method)) +
+                                               " (implicit) does not work with Grad::direct: backprop through the LU "
+                                               "solves of every step is not recorded; use Grad::adjoint or "
+                                               "Grad::checkpointed, which solve the adjoint backwards with the same "
+                                               "method (odeint.hpp)");
+            return odeint_implicit(p);
+        }
         switch (options.grad) {
             case Grad::direct: return odeint_direct(p);
             case Grad::adjoint: return odeint_adjoint(p);

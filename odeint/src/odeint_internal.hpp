@@ -116,5 +116,8 @@ std::string nonfinite_in(const Value& v);
 OdeintSolution odeint_direct(const Problem& problem);
 OdeintSolution odeint_adjoint(const Problem& problem);
 OdeintSolution odeint_checkpointed(const Problem& problem);
+/// Grad::adjoint and Grad::checkpointed with an implicit method or a stiff_switch (Note [The
+/// adjoint through an implicit method], odeint_implicit.cpp).
+OdeintSolution odeint_implicit(const Problem& problem);
 
 }  // namespace odenet::ode::detail

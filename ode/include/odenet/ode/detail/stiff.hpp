@@ -8,6 +8,7 @@
 // widened for the linear algebra and narrowed for every call of f, so f sees its own type.
 #include <cstddef>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -43,20 +44,32 @@ public:
 
 /// J supplied by options.jacobian, else by forward differences of f (per block, the columns of
 /// all blocks perturbed at once, Curtis, Powell & Reid 1974), factorised per block by LAPACK.
-std::unique_ptr<LinearAlgebra> dense_algebra(const FlatRhs& f, std::size_t n, const Options& options);
+/// f_eps: the machine epsilon of f's own arithmetic (float's for a float32 state), which sets the
+/// differences' step.
+std::unique_ptr<LinearAlgebra> dense_algebra(const FlatRhs& f, std::size_t n, const Options& options, double f_eps);
+
+/// y(t + θh) = (1 − θ) y0 + θ y1 + θ (1 − θ) (A + θ B) over one accepted step: the form of
+/// Hairer's RODAS interpolant, into which cubic Hermite also fits (A = y0 − y1 + h f0,
+/// B = 2 (y1 − y0) − h (f0 + f1)).
+void dense_value(const std::vector<double>& y0, const std::vector<double>& y1, const std::vector<double>& A,
+                 const std::vector<double>& B, double theta, double* out);
 
 struct FlatSolution {
     std::vector<std::vector<double>> ys;
     std::vector<double> step_ts;
     std::vector<std::vector<double>> step_ys;
+    /// With save_steps: each accepted step's interpolant (dense_value), A and B.
+    std::vector<std::vector<double>> step_a, step_b;
     SolveStats stats;
     double next_step = 0.0;
 };
 
 /// The solve of solve.hpp over flat states. `shape` is the user's state shape (for messages);
-/// `algebra` null: dense_algebra(f, n, options).
+/// `algebra` null: dense_algebra(f, n, options, f_eps). f_eps as for dense_algebra (it also sets
+/// the step of the difference for ∂f/∂t).
 FlatSolution solve_stiff(const FlatRhs& f, const std::vector<double>& y0, const std::vector<std::size_t>& shape,
-                         const std::vector<double>& ts, const Options& options, LinearAlgebra* algebra = nullptr);
+                         const std::vector<double>& ts, const Options& options, LinearAlgebra* algebra = nullptr,
+                         double f_eps = std::numeric_limits<double>::epsilon());
 
 /// solve() for an implicit method or a stiff_switch: State must be one contiguous array (a
 /// tensor, std::vector, std::array).
@@ -76,7 +89,8 @@ Solution<State> solve_stiff_state(F& f, const State& y0, const std::vector<doubl
             for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<double>(dp[i]);
         };
         std::vector<double> y0_flat(Ops::data(y0), Ops::data(y0) + n);
-        FlatSolution flat_sol = solve_stiff(flat, y0_flat, Ops::shape(y0), ts, options);
+        FlatSolution flat_sol =
+            solve_stiff(flat, y0_flat, Ops::shape(y0), ts, options, nullptr, std::numeric_limits<T>::epsilon());
         auto to_state = [&](const std::vector<double>& v) {
             State s = Ops::zeros_like(y0);
             T* p = Ops::data(s);
