@@ -48,7 +48,7 @@ struct Config {
     sk::Rates rates = sk::kTrueRates, init{0.1, 1e8, 1e3};
     double lr = 0.3, lr_final = 0.001, rtol = 1e-6, atol = 1e-10, truth_rtol = 1e-10, truth_atol = 1e-14, fd_step = 1e-4;
     std::string solver = "rodas4", grad = "adjoint", dtype = "float64", out = "out/stiff_kinetics";
-    bool overwrite = false;
+    bool overwrite = false, seminorm = false;
 };
 
 const std::vector<std::string> kOutputs = {"log.csv", "results.csv", "fit.png", "rates.png", "loss.png"};
@@ -141,7 +141,7 @@ int run(const Config& c) {
         c.seed);
     std::printf("data: the truth by rodas4 (rtol %g, atol %g) in %zu steps, %zu NFE; species scales (largest observed) %.4g, %.4g, %.4g\n",
                 c.truth_rtol, c.truth_atol, data.stats.accepted, data.stats.nfe, data.scale[0], data.scale[1], data.scale[2]);
-    const sk::Problem problem(data, {.method = method, .rtol = c.rtol, .atol = c.atol, .grad = grad, .dtype = dtype});
+    const sk::Problem problem(data, {.method = method, .rtol = c.rtol, .atol = c.atol, .grad = grad, .seminorm = c.seminorm, .dtype = dtype});
 
     auto log_k_of = [dtype](const sk::Rates& k) {
         on::Tensor<double> v = on::Tensor<double>::from_shape({3});
@@ -283,6 +283,7 @@ int main(int argc, char** argv) {
     ex::add_whole(app, "--seed", c.seed, 0, 1000000000000LL, "random seed (the noise)");
     ex::add_whole(app, "--threads", c.threads, 1, 1024, "odenet threads");
     app.add_option("--out", c.out, "output folder")->check(ex::non_empty())->capture_default_str();
+    app.add_flag("--seminorm", c.seminorm, "leave the adjoint's parameter-gradient channels out of its error norm (Kidger et al. 2021)");
     app.add_flag("--overwrite", c.overwrite, "replace the run in --out");
     CLI11_PARSE(app, argc, argv);
     try {

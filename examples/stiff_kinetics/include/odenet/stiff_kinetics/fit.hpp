@@ -14,6 +14,8 @@ struct FitOptions {
     ode::Method method{};
     double rtol = 1e-6, atol = 1e-10;
     ode::Grad grad = ode::Grad::adjoint;
+    /// The adjoint's error norm leaves the parameter-gradient channels out (Kidger, Chen & Lyons 2021).
+    bool seminorm = false;
     Dtype dtype = Dtype::float64;
 };
 
