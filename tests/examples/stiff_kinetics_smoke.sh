@@ -32,7 +32,7 @@ awk -F, '$1 ~ /_initial$/ { i[substr($1, 1, 2)] = $2 } $1 ~ /_recovered$/ { r[su
   fail "the rates did not move towards the truth: $(cat "$tmp/run/results.csv")"
 
 # The other solvers, the checkpointed gradient and float32: two iterations each.
-for variant in "--solver rosenbrock23" "--solver trbdf2" "--grad checkpointed" "--dtype float32 --rtol 1e-4 --atol 1e-8"; do
+for variant in "--solver rosenbrock23" "--solver trbdf2" "--grad checkpointed" "--dtype float32"; do
   name="$(echo "$variant" | tr -c 'a-z0-9\n' _)"
   # shellcheck disable=SC2086
   "$bin" --points 12 --iters 2 --curve-points 20 $variant --out "$tmp/$name" >/dev/null 2>"$tmp/err" || fail "$variant: $(cat "$tmp/err")"
@@ -56,7 +56,7 @@ expect_bad_flags "--points 1" "--points 0" "--points -3" "--points 2.5" "--point
            "--curve-points 1" "--seed -1" "--threads 0" "--solver dopri5" "--solver rk4" "--solver ''" "--grad direct" \
            "--grad ''" "--dtype float16" "--dtype ''" "--out ''"
 # Flags valid alone but not together: refused naming both, before any output.
-for pair in "--t-min 10 --t-max 1" "--lr 0.01 --lr-final 0.1" "--dtype float32 --rtol 1e-6"; do
+for pair in "--t-min 10 --t-max 1" "--lr 0.01 --lr-final 0.1" "--dtype float32 --rtol 1e-7"; do
   if "$bin" $pair --out "$tmp/bad" >/dev/null 2>"$tmp/err"; then fail "'$pair' was accepted"; fi
   for flag in $(echo "$pair" | grep -o -- '--[a-z-]*'); do grep -q -- "$flag" "$tmp/err" || fail "'$pair': the message does not name $flag: $(cat "$tmp/err")"; done
   [ ! -e "$tmp/bad" ] || fail "'$pair' created the output folder"
