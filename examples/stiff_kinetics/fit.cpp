@@ -34,6 +34,8 @@ Evaluation Problem::evaluate(const Var& log_k) const {
     o.solver.autonomous = true;  // f does not read t: the Rosenbrock methods skip ∂f/∂t
     o.grad = options_.grad;
     o.adjoint.seminorm = options_.seminorm;
+    o.adjoint.rtol = options_.adjoint_rtol;
+    o.adjoint.atol = options_.adjoint_atol;
     ode::OdeintSolution solution = ode::odeint(f, to_dtype(y0_, log_k.dtype()), ts_, {log_k}, o);
     Var loss = loss_of(solution.ys);
     return {std::move(loss), std::move(solution)};

@@ -46,7 +46,7 @@ struct Config {
     std::size_t points = 40, iters = 300, curve_points = 200, seed = 0, threads = 1;
     double t_min = 1e-5, t_max = 1e5, noise = 0.01;
     sk::Rates rates = sk::kTrueRates, init{0.1, 1e8, 1e3};
-    double lr = 0.3, lr_final = 0.001, rtol = 1e-6, atol = 1e-10, truth_rtol = 1e-10, truth_atol = 1e-14, fd_step = 1e-4;
+    double lr = 0.3, lr_final = 0.001, rtol = 1e-6, atol = 1e-10, adjoint_rtol = 1e-6, adjoint_atol = 1e-10, truth_rtol = 1e-10, truth_atol = 1e-14, fd_step = 1e-4;
     std::string solver = "rodas4", grad = "adjoint", dtype = "float64", out = "out/stiff_kinetics";
     bool overwrite = false, seminorm = false;
 };
@@ -130,9 +130,10 @@ int run(const Config& c) {
     const on::ode::Grad grad = on::ode::grad_from_name(c.grad);
     std::printf("stiff_kinetics: Robertson's kinetics with true %s; %zu observations at log-spaced times on [%g, %g] with lognormal "
                 "noise %g (seed %zu); fit of log k from %s by Adam (%zu iterations, lr %g cosine-annealed to %g), %s gradients "
-                "through %s (rtol %g, atol %g), %s\n",
+                "through %s (rtol %g, atol %g; backward rtol %g, atol %g), %s%s\n",
                 rates_text(c.rates).c_str(), c.points, c.t_min, c.t_max, c.noise, c.seed, rates_text(c.init).c_str(), c.iters, c.lr,
-                c.lr_final, c.grad.c_str(), c.solver.c_str(), c.rtol, c.atol, c.dtype.c_str());
+                c.lr_final, c.grad.c_str(), c.solver.c_str(), c.rtol, c.atol, c.adjoint_rtol, c.adjoint_atol, c.dtype.c_str(),
+                c.seminorm ? ", seminorm" : "");
     std::fflush(stdout);
 
     const auto start = std::chrono::steady_clock::now();
@@ -141,7 +142,7 @@ int run(const Config& c) {
         c.seed);
     std::printf("data: the truth by rodas4 (rtol %g, atol %g) in %zu steps, %zu NFE; species scales (largest observed) %.4g, %.4g, %.4g\n",
                 c.truth_rtol, c.truth_atol, data.stats.accepted, data.stats.nfe, data.scale[0], data.scale[1], data.scale[2]);
-    const sk::Problem problem(data, {.method = method, .rtol = c.rtol, .atol = c.atol, .grad = grad, .seminorm = c.seminorm, .dtype = dtype});
+    const sk::Problem problem(data, {.method = method, .rtol = c.rtol, .atol = c.atol, .adjoint_rtol = c.adjoint_rtol, .adjoint_atol = c.adjoint_atol, .grad = grad, .seminorm = c.seminorm, .dtype = dtype});
 
     auto log_k_of = [dtype](const sk::Rates& k) {
         on::Tensor<double> v = on::Tensor<double>::from_shape({3});
@@ -217,11 +218,12 @@ int run(const Config& c) {
         std::printf("%-4s %12.6g %12.6g %12.6g %+9.3f%%\n", sk::kRateNames[i], c.rates[i], c.init[i], r.recovered[i],
                     100 * (r.recovered[i] / c.rates[i] - 1));
     std::printf("loss: %.6g at the start, %.6g at the end, %.6g at the true rates\n", r.start_loss, r.final_loss, r.true_loss);
-    std::printf("last iteration: forward %g NFE, %g Jacobians, %g LU, %g steps (%g rejected); backward %g NFE, %g Jacobians, %g LU, %g steps\n",
+    std::printf("last iteration: forward %.0f NFE, %.0f Jacobians, %.0f LU, %.0f steps (%.0f rejected); backward %.0f NFE, %.0f Jacobians, "
+                "%.0f LU, %.0f steps (%.0f rejected)\n",
                 r.last_forward.nfe, r.last_forward.njac, r.last_forward.nlu, r.last_forward.accepted, r.last_forward.rejected,
-                r.last_backward.nfe, r.last_backward.njac, r.last_backward.nlu, r.last_backward.accepted);
-    std::printf("all %zu iterations: forward %g NFE, %g Jacobians; backward %g NFE, %g Jacobians; %.1f s\n", c.iters, r.total_forward.nfe,
-                r.total_forward.njac, r.total_backward.nfe, r.total_backward.njac, r.seconds);
+                r.last_backward.nfe, r.last_backward.njac, r.last_backward.nlu, r.last_backward.accepted, r.last_backward.rejected);
+    std::printf("all %zu iterations: forward %.0f NFE, %.0f Jacobians; backward %.0f NFE, %.0f Jacobians; %.1f s\n", c.iters,
+                r.total_forward.nfe, r.total_forward.njac, r.total_backward.nfe, r.total_backward.njac, r.seconds);
     std::fflush(stdout);
 
     write_results(dir, c, data, r);
@@ -272,6 +274,10 @@ int main(int argc, char** argv) {
     app.add_option("--rtol", c.rtol, "the fit's relative tolerance, in (0, 0.1]")->check(ex::finite_number({.lo = 0, .hi = 0.1, .lo_open = true}))
         ->capture_default_str();
     app.add_option("--atol", c.atol, "the fit's absolute tolerance, in (0, 0.1] (y2 is ~1e-5 at most and ~1e-8 at t = 1e5)")
+        ->check(ex::finite_number({.lo = 0, .hi = 0.1, .lo_open = true}))->capture_default_str();
+    app.add_option("--adjoint-rtol", c.adjoint_rtol, "relative tolerance of the backward solve, in (0, 0.1]")
+        ->check(ex::finite_number({.lo = 0, .hi = 0.1, .lo_open = true}))->capture_default_str();
+    app.add_option("--adjoint-atol", c.adjoint_atol, "absolute tolerance of the backward solve, in (0, 0.1]")
         ->check(ex::finite_number({.lo = 0, .hi = 0.1, .lo_open = true}))->capture_default_str();
     app.add_option("--truth-rtol", c.truth_rtol, "relative tolerance of the data's and the figure's solves, in [1e-13, 1e-3]")
         ->check(ex::finite_number({.lo = 1e-13, .hi = 1e-3}))->capture_default_str();

@@ -32,7 +32,7 @@ awk -F, '$1 ~ /_initial$/ { i[substr($1, 1, 2)] = $2 } $1 ~ /_recovered$/ { r[su
   fail "the rates did not move towards the truth: $(cat "$tmp/run/results.csv")"
 
 # The other solvers, the checkpointed gradient and float32: two iterations each.
-for variant in "--solver rosenbrock23" "--solver trbdf2" "--grad checkpointed" "--dtype float32"; do
+for variant in "--solver rosenbrock23" "--solver trbdf2" "--grad checkpointed" "--dtype float32" "--seminorm --adjoint-rtol 1e-4 --adjoint-atol 1e-8"; do
   name="$(echo "$variant" | tr -c 'a-z0-9\n' _)"
   # shellcheck disable=SC2086
   "$bin" --points 12 --iters 2 --curve-points 20 $variant --out "$tmp/$name" >/dev/null 2>"$tmp/err" || fail "$variant: $(cat "$tmp/err")"
@@ -52,7 +52,7 @@ expect_bad_flags "--points 1" "--points 0" "--points -3" "--points 2.5" "--point
            "--t-min 0" "--t-min -1" "--t-min nan" "--t-max 0" "--t-max inf" "--t-max 1e8" "--noise -0.01" "--noise 2" "--noise nan" \
            "--k1 0" "--k1 -0.04" "--k1 inf" "--k2 nan" "--k3 1e13" "--k1-init 0" "--k2-init -1" "--k3-init nan" \
            "--lr 0" "--lr -1" "--lr nan" "--lr 100" "--lr-final -1" "--lr-final nan" "--rtol 0" "--rtol 1" "--rtol nan" \
-           "--atol 0" "--atol -1" "--truth-rtol 0" "--truth-rtol 1e-14" "--truth-atol 0" "--fd-step 0" "--fd-step 1" \
+           "--atol 0" "--atol -1" "--adjoint-rtol 0" "--adjoint-rtol nan" "--adjoint-atol -1e-9" "--adjoint-atol 1" "--truth-rtol 0" "--truth-rtol 1e-14" "--truth-atol 0" "--fd-step 0" "--fd-step 1" \
            "--curve-points 1" "--seed -1" "--threads 0" "--solver dopri5" "--solver rk4" "--solver ''" "--grad direct" \
            "--grad ''" "--dtype float16" "--dtype ''" "--out ''"
 # Flags valid alone but not together: refused naming both, before any output.

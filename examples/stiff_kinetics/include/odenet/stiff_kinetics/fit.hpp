@@ -13,6 +13,7 @@ namespace odenet::stiff_kinetics {
 struct FitOptions {
     ode::Method method{};
     double rtol = 1e-6, atol = 1e-10;
+    double adjoint_rtol = 1e-6, adjoint_atol = 1e-10;  ///< of the backward solve
     ode::Grad grad = ode::Grad::adjoint;
     /// The adjoint's error norm leaves the parameter-gradient channels out (Kidger, Chen & Lyons 2021).
     bool seminorm = false;
