@@ -12,8 +12,9 @@
 //
 // Writes into --out: log.csv (per iteration: loss, the rates at which it was taken, the forward
 // and backward solves' counters, seconds), results.csv (true, initial and recovered rates, their
-// errors, the gradient check, costs), fit.png (data, initial guess and fit on a log time axis),
-// rates.png (k_i / k_i,true over the iterations), loss.png.
+// errors, the gradient check, costs), data.csv (per observation time: truth, observation, fit),
+// fit.png (data, initial guess and fit on a log time axis), rates.png (k_i / k_i,true over the
+// iterations), loss.png.
 #include <array>
 #include <chrono>
 #include <cmath>
@@ -51,7 +52,7 @@ struct Config {
     bool overwrite = false, seminorm = false;
 };
 
-const std::vector<std::string> kOutputs = {"log.csv", "results.csv", "fit.png", "rates.png", "loss.png"};
+const std::vector<std::string> kOutputs = {"log.csv", "results.csv", "data.csv", "fit.png", "rates.png", "loss.png"};
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -90,6 +91,7 @@ sk::Curve curve(const sk::Rates& k, const Config& c) {
 struct Results {
     sk::Rates recovered{};
     double start_loss = 0, final_loss = 0, true_loss = 0, seconds = 0;
+    on::Tensor<double> fitted{};  ///< (points + 1, 3): y(0) and the fit at every observation time
     std::array<double, 3> grad_adjoint{}, grad_fd{};
     Cost last_forward{}, last_backward{}, total_forward{}, total_backward{};
 };
@@ -119,6 +121,19 @@ void write_results(const fs::path& dir, const Config& c, const sk::Dataset& data
     costs("total_forward", r.total_forward), costs("total_backward", r.total_backward);
     add("truth_nfe", double(data.stats.nfe)), add("iterations", double(c.iters)), add("seconds", r.seconds);
     on::nn::write_file_atomic((dir / "results.csv").string(), csv);
+}
+
+// The data and the fit at the observation times: t, the truth, the observations, the fit.
+void write_data(const fs::path& dir, const sk::Dataset& data, const on::Tensor<double>& fitted) {
+    std::string csv = "t,y1_true,y2_true,y3_true,y1_observed,y2_observed,y3_observed,y1_fit,y2_fit,y3_fit\n";
+    for (std::size_t i = 0; i < data.ts.size(); ++i) {
+        char line[320];
+        std::snprintf(line, sizeof line, "%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g\n", data.ts[i], data.truth(i, 0),
+                      data.truth(i, 1), data.truth(i, 2), data.observed(i, 0), data.observed(i, 1), data.observed(i, 2), fitted(i + 1, 0),
+                      fitted(i + 1, 1), fitted(i + 1, 2));
+        csv += line;
+    }
+    on::nn::write_file_atomic((dir / "data.csv").string(), csv);
 }
 
 int run(const Config& c) {
@@ -222,7 +237,9 @@ int run(const Config& c) {
     path.push_back(r.recovered);
     {
         on::NoGradGuard no_grad;
-        r.final_loss = on::to_dtype(problem.evaluate(log_k).loss, on::Dtype::float64).item();
+        const sk::Evaluation e = problem.evaluate(log_k);
+        r.final_loss = on::to_dtype(e.loss, on::Dtype::float64).item();
+        r.fitted = on::to_dtype(e.solution.ys, on::Dtype::float64).value<double>();
     }
     r.seconds = seconds_since(start);
 
@@ -240,10 +257,11 @@ int run(const Config& c) {
     std::fflush(stdout);
 
     write_results(dir, c, data, r);
+    write_data(dir, data, r.fitted);
     sk::save_fit_figure((dir / "fit.png").string(), data, curve(c.init, c), curve(r.recovered, c));
     sk::save_rates_figure((dir / "rates.png").string(), path, c.rates, 1.0);
     sk::save_loss_figure((dir / "loss.png").string(), losses, r.true_loss);
-    std::printf("wrote %s/{log.csv,results.csv,fit.png,rates.png,loss.png}\n", c.out.c_str());
+    std::printf("wrote %s/{log.csv,results.csv,data.csv,fit.png,rates.png,loss.png}\n", c.out.c_str());
     return 0;
 }
 

@@ -12,7 +12,7 @@ source "$(dirname "$0")/smoke_lib.sh"
 # 12 observations up to t = 1e5, 5 iterations, a coarse curve: a few seconds.
 args=(--points 12 --iters 5 --curve-points 30)
 "$bin" "${args[@]}" --out "$tmp/run" >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/out" "$tmp/err"; fail "short run exited"; }
-for f in log.csv results.csv fit.png rates.png loss.png; do [ -s "$tmp/run/$f" ] || fail "no $f in $tmp/run"; done
+for f in log.csv results.csv data.csv fit.png rates.png loss.png; do [ -s "$tmp/run/$f" ] || fail "no $f in $tmp/run"; done
 for f in fit.png rates.png loss.png; do is_png "$tmp/run/$f" || fail "$f is not a PNG"; done
 header=iteration,loss,k1,k2,k3,forward_nfe,forward_njac,forward_nlu,forward_accepted,forward_rejected,backward_nfe,backward_njac,backward_nlu,seconds
 [ "$(head -1 "$tmp/run/log.csv")" = "$header" ] || fail "log header: $(head -1 "$tmp/run/log.csv")"
@@ -24,6 +24,8 @@ awk -F, 'NR > 1 && !($2 > 0 && $3 > 0 && $4 > 0 && $5 > 0 && $6 > 0 && $7 > 0 &&
 for q in k1_recovered k2_recovered k3_recovered loss_final loss_at_true_rates grad_log_k1_adjoint grad_log_k1_central_difference total_forward_njac; do
   grep -q "^$q," "$tmp/run/results.csv" || fail "no $q in results.csv: $(cat "$tmp/run/results.csv")"
 done
+[ "$(wc -l <"$tmp/run/data.csv")" -eq 13 ] || fail "data.csv should have a header and 12 rows"
+awk -F, 'NR > 1 && !($1 > 0 && $2 > 0 && $5 > 0 && $8 > 0) { exit 1 }' "$tmp/run/data.csv" || fail "a data row out of range: $(cat "$tmp/run/data.csv")"
 grep -q 'rel.error' "$tmp/out" || fail "no table of recovered rates in: $(cat "$tmp/out")"
 grep -q 'gradient check' "$tmp/out" || fail "no gradient check in: $(cat "$tmp/out")"
 # Five iterations from the default start move every rate towards the truth: |log(k/k_true)| shrinks.
