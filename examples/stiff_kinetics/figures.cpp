@@ -48,8 +48,11 @@ void save_fit_figure(const std::string& path, const Dataset& data, const Curve& 
         points.color = kColours[s], points.markers = true;
         all.push_back(std::move(points));
     }
-    util::line_plot(all, {.width = 900, .height = 520, .title = "Robertson kinetics: data (squares), initial guess (light lines), fit (dark lines), y2 scaled by 1e4",
-                          .x_label = "t (log scale)", .log_x = true})
+    util::line_plot(all, {.width = 900,
+                          .height = 520,
+                          .title = "Robertson kinetics: data (squares), initial guess (light lines), fit (dark lines), y2 scaled by 1e4",
+                          .x_label = "t (log scale)",
+                          .log_x = true})
         .save_png(path);
 }
 

@@ -77,7 +77,8 @@ std::vector<double> log_times(double lo, double hi, std::size_t n) {
 Dataset make_dataset(const DataOptions& o, std::uint64_t seed) {
     if (o.points < 2) throw ValueError("stiff_kinetics", "a dataset needs at least 2 times, got " + std::to_string(o.points));
     if (!(o.t_min > 0 && o.t_min < o.t_max))
-        throw ValueError("stiff_kinetics", "the times need 0 < t_min < t_max, got " + std::to_string(o.t_min) + " and " + std::to_string(o.t_max));
+        throw ValueError("stiff_kinetics",
+                         "the times need 0 < t_min < t_max, got " + std::to_string(o.t_min) + " and " + std::to_string(o.t_max));
     if (!(o.noise >= 0)) throw ValueError("stiff_kinetics", "the noise must be >= 0, got " + std::to_string(o.noise));
     Dataset d;
     d.ts = log_times(o.t_min, o.t_max, o.points);

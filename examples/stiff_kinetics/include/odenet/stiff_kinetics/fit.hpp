@@ -32,9 +32,9 @@ struct Evaluation {
 /// and y3 are ~1, so an unweighted error would ignore y2 (and with it k2 and k3, which only y2's
 /// level and y3's slow rise reveal); dividing by each species' own size gives every species a
 /// comparable say. Under 1% relative noise a log-space loss would be the likelihood, but it
-/// weighs the tiny early values (y3 ~ 4e-7 at t = 1e-5, y2 ~ 4e-7) as much as the rest, and
-/// those carry little information while sitting near the solver's absolute tolerance, so the
-/// solver's error, not the data, would shape the loss there.
+/// weighs the tiny early values as much as the rest (y3 is 1.6e-11 at t = 1e-5 and below 1e-6
+/// until t ~ 3e-4), values that carry little information and sit at or below the solver's
+/// absolute tolerance (1e-10), so the solver's error, not the data, would shape the loss there.
 class Problem {
 public:
     Problem(const Dataset& data, FitOptions options);
