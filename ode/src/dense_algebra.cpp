@@ -38,7 +38,14 @@ public:
         // δ_i = √(eps max(1e-5, y_i²)), Hairer's RADAU5: relative to y_i, but never below
         // √eps · 3e-3, where rounding in f would swamp the difference of a component near 0.
         const double eps = f_eps_;
-        std::vector<double> yp(y, y + n_), fp(n_), delta(n_);
+        std::vector<double> yp(y, y + n_), fp(n_), delta(n_), base;
+        std::size_t evaluations = m_;
+        if (!f0) {
+            base.resize(n_);
+            f_(t, y, base.data());
+            f0 = base.data();
+            ++evaluations;
+        }
         for (std::size_t j = 0; j < m_; ++j) {
             for (std::size_t b = 0; b < blocks_; ++b) {
                 const std::size_t i = b * m_ + j;
@@ -56,7 +63,7 @@ public:
                 yp[col] = y[col];
             }
         }
-        return m_;
+        return evaluations;
     }
 
     bool factor(double hgamma) override {
