@@ -15,7 +15,7 @@ namespace {
 class DenseAlgebra final : public LinearAlgebra {
 public:
     DenseAlgebra(const FlatRhs& f, std::size_t n, const Options& o, double f_eps)
-        : f_(f), f_eps_(f_eps), atol_(o.atol), n_(n), blocks_(o.jacobian_blocks), m_(n / o.jacobian_blocks), user_(o.jacobian),
+        : f_(f), f_eps_(f_eps), atol_(o.atol), rtol_(o.rtol), n_(n), blocks_(o.jacobian_blocks), m_(n / o.jacobian_blocks), user_(o.jacobian),
           J_(blocks_ * m_ * m_), W_(J_.size()) {
         if (n % blocks_ != 0)
             throw ValueError("solve options", "jacobian_blocks " + std::to_string(blocks_) +
@@ -35,12 +35,14 @@ public:
         }
         // Column j of every block at once: the blocks do not interact, so perturbing entry j of
         // each moves only its own block's outputs (Curtis, Powell & Reid 1974).
-        // δ_i = √eps max(|y_i|, atol): relative to y_i, and for a component near 0 relative to
-        // the smallest size the user cares about. (Hairer's RADAU5 floors at √eps · 3e-3, fit for
-        // components of order 1; Robertson's y2 ≈ 1e-13 late on was then perturbed 500-fold,
-        // its Jacobian column was wrong, and rodas4 fell to second order: 11638 steps to 1e11.)
+        // δ_i = √eps max(|y_i|, atol/rtol), SciPy's num_jac threshold: relative to y_i, and for
+        // a component near 0 relative to the size below which the tolerance is absolute.
+        // Hairer's RADAU5 floor √eps · 3e-3 fits components of order 1: Robertson's y2 ≈ 1e-13
+        // late on was perturbed 500-fold, its column came out wrong and rodas4 fell to second
+        // order (11638 steps to t = 1e11, now 449). A floor of atol alone is too small where f
+        // cancels large terms: y2 = 0 of a linear system with entries of 1e6 got a column of noise.
         const double sqrt_eps = std::sqrt(f_eps_);
-        const double floor = atol_ > 0.0 ? atol_ : 1e-5;
+        const double floor = atol_ > 0.0 ? atol_ / std::max(rtol_, f_eps_) : 1e-5;
         std::vector<double> yp(y, y + n_), fp(n_), delta(n_), base;
         std::size_t evaluations = m_;
         if (!f0) {
@@ -93,7 +95,7 @@ public:
 
 private:
     const FlatRhs& f_;
-    double f_eps_, atol_;
+    double f_eps_, atol_, rtol_;
     std::size_t n_, blocks_, m_;
     JacobianFn user_;
     std::vector<double> J_, W_;
