@@ -162,17 +162,23 @@ inline Problem orego() {
 // ---- E5 chemical pyrolysis [HW IV.10 E5; TS "E5"] ---------------------------------------------
 // y1' = -A y1 - B y1 y3, y2' = A y1 - M C y2 y3, y3' = A y1 - B y1 y3 - M C y2 y3 + C y4,
 // y4' = B y1 y3 - C y4, A = 7.89e-10, B = 1.1e7, C = 1.13e3, M = 1e6,
-// y(0) = (1.76e-3, 0, 0, 0), t in [0, 1e13]. atol_scale 1e-22: y2, y3 end near 8.9e-23, so a
-// larger absolute floor would measure nothing there (the test set runs E5 with atol 1.7e-24).
+// y(0) = (1.76e-3, 0, 0, 0). The test set integrates to t = 1e13, but its reference there was
+// computed with a unit roundoff of 1e-19: in double precision the end state at 1e13 is not
+// computable. y2 - y3 - y4 is a linear invariant (0); rounding moves it by ~4e-22 in the first
+// thousand time units (of the order of eps |y1|), and at 1e13 y2 and y3 are 8.9e-23 and differ by
+// y4 ~ 0, so the split between them is rounding noise: SciPy's Radau and BDF at rtol 1e-12 and
+// CVODE at 1e-10 give y2, y3 wrong by orders of magnitude (measured while building this bench).
+// Here t in [0, 1e5], where y2 ~ 2.4e-12 and the drift of the invariant is 1.5e-10 of it.
+// atol_scale 1e-22 (the test set runs E5 with atol 1.7e-24): in effect a relative tolerance.
 inline Problem e5() {
     constexpr double A = 7.89e-10, B = 1.1e7, C = 1.13e3, M = 1e6;
     Problem p;
     p.name = "e5";
     p.n = 4;
-    p.t_end = 1e13;
+    p.t_end = 1e5;
     p.y0 = {1.76e-3, 0.0, 0.0, 0.0};
     p.atol_scale = 1e-22;
-    p.source = "HW IV.10 E5 / Bari test set E5";
+    p.source = "HW IV.10 E5 / Bari test set E5, t_end = 1e5 (not 1e13)";
     p.f = [](double, const double* y, double* d) {
         const double r1 = A * y[0], r2 = B * y[0] * y[2], r3 = M * C * y[1] * y[2], r4 = C * y[3];
         d[0] = -r1 - r2;

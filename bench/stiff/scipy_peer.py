@@ -105,10 +105,7 @@ def e5(A=7.89e-10, B=1.1e7, C=1.13e3, M=1e6):
                          [A, -MC * y[2], -MC * y[1], 0.0],
                          [A - B * y[2], -MC * y[2], -B * y[0] - MC * y[1], C],
                          [B * y[2], 0.0, B * y[0], -C]])
-    return Problem("e5", [1.76e-3, 0, 0, 0], 1e13, E5_ATOL_SCALE, f, jac)
-
-
-E5_ATOL_SCALE = 1e-22
+    return Problem("e5", [1.76e-3, 0, 0, 0], 1e5, 1e-22, f, jac)  # t_end: see problems.hpp
 
 # Pollution (Bari test set "pollu"): reaction j has rate k_j y_a (y_b); species 1-based.
 POLLU_REACTIONS = [
