@@ -42,6 +42,18 @@ void validate(const Options& o) {
     for (std::size_t i = 0; i < o.jump_times.size(); ++i)
         if (!std::isfinite(o.jump_times[i]))
             bad("jump_times[" + std::to_string(i) + "] must be finite, got " + num(o.jump_times[i]));
+    if (o.jacobian_blocks == 0) bad("jacobian_blocks must be >= 1 (1: one coupled system), got 0");
+    if (o.stiff_switch) {
+        if (!is_implicit(*o.stiff_switch))
+            bad("stiff_switch must be an implicit method (rosenbrock23, rodas4, trbdf2), got " +
+                std::string(method_name(*o.stiff_switch)));
+        if (o.method != Method::dopri5 && o.method != Method::tsit5)
+            bad("stiff_switch needs method dopri5 or tsit5 (their stiffness test), got " +
+                std::string(method_name(o.method)));
+        if (o.step_size > 0.0) bad("stiff_switch needs adaptive steps, got step_size " + num(o.step_size));
+    }
+    if (is_implicit(o.method) && o.step_size > 0.0)
+        bad(std::string(method_name(o.method)) + " is adaptive only: step_size must be 0, got " + num(o.step_size));
     // The controller's factors feed std::clamp(factor, min_factor, max_factor), which needs
     // min_factor <= max_factor; a rejected step must shrink (min_factor < 1 <= max_factor).
     const PIController& c = o.controller;

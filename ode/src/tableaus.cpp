@@ -226,10 +226,12 @@ ButcherTableau make_dop853() {
 // read from here; the enumerators must appear in the order of the enum, which the static_assert
 // below checks, so that a method added to the enum but not here fails to compile (or, at the
 // end of the enum, throws from tableau() naming it).
+enum class Kind { runge_kutta, symplectic, implicit };
 struct Registered {
     Method method;
     std::string_view name;
     ButcherTableau (*make)();
+    Kind kind = Kind::runge_kutta;
 };
 constexpr Registered kRegistry[] = {
     {Method::euler, "euler", make_euler},
@@ -243,8 +245,12 @@ constexpr Registered kRegistry[] = {
     {Method::tsit5, "tsit5", make_tsit5},
     {Method::dop853, "dop853", make_dop853},
     // Symplectic splitting methods: no tableau; their coefficients are in splittings.cpp.
-    {Method::leapfrog, "leapfrog", nullptr},
-    {Method::yoshida4, "yoshida4", nullptr},
+    {Method::leapfrog, "leapfrog", nullptr, Kind::symplectic},
+    {Method::yoshida4, "yoshida4", nullptr, Kind::symplectic},
+    // Implicit methods for stiff problems: their coefficients are in implicit_tableaus.cpp.
+    {Method::rosenbrock23, "rosenbrock23", nullptr, Kind::implicit},
+    {Method::rodas4, "rodas4", nullptr, Kind::implicit},
+    {Method::trbdf2, "trbdf2", nullptr, Kind::implicit},
 };
 
 constexpr bool in_enum_order() {
@@ -268,6 +274,9 @@ const ButcherTableau& tableau(Method method) {
     static std::mutex mutex;
     static std::map<Method, ButcherTableau> cache;
     const Registered& entry = registered(method);
+    if (entry.kind == Kind::implicit)
+        throw ValueError("tableau", std::string(entry.name) +
+                                        " is an implicit method with no explicit Butcher tableau (ode/implicit.hpp)");
     if (!entry.make)
         throw ValueError("tableau", std::string(entry.name) +
                                         " is a symplectic splitting method with no Butcher tableau: use it with "
@@ -293,7 +302,9 @@ Method method_from_name(std::string_view name) {
     throw ValueError("method_from_name", "unknown method '" + std::string(name) + "'; valid names: " + valid);
 }
 
-bool is_symplectic(Method method) { return registered(method).make == nullptr; }
+bool is_symplectic(Method method) { return registered(method).kind == Kind::symplectic; }
+
+bool is_implicit(Method method) { return registered(method).kind == Kind::implicit; }
 
 const std::vector<Method>& all_methods() {
     static const std::vector<Method> methods = [] {
@@ -309,7 +320,17 @@ const std::vector<Method>& symplectic_methods() {
     static const std::vector<Method> methods = [] {
         std::vector<Method> m;
         for (const Registered& entry : kRegistry)
-            if (!entry.make) m.push_back(entry.method);
+            if (entry.kind == Kind::symplectic) m.push_back(entry.method);
+        return m;
+    }();
+    return methods;
+}
+
+const std::vector<Method>& implicit_methods() {
+    static const std::vector<Method> methods = [] {
+        std::vector<Method> m;
+        for (const Registered& entry : kRegistry)
+            if (entry.kind == Kind::implicit) m.push_back(entry.method);
         return m;
     }();
     return methods;

@@ -9,6 +9,7 @@
 
 #include "odenet/ode/detail/integrator.hpp"
 #include "odenet/ode/detail/partitioned.hpp"
+#include "odenet/ode/detail/stiff.hpp"
 #include "odenet/ode/options.hpp"
 #include "odenet/ode/solution.hpp"
 
@@ -23,10 +24,13 @@ namespace odenet::ode {
 /// exceeding max_steps (the last two name the dominant component of the error).
 /// Method::leapfrog and Method::yoshida4 (symplectic.hpp) need a (q, p) state of even size and
 /// Options::step_size > 0, else ValueError naming the method.
+/// The implicit methods (rosenbrock23, rodas4, trbdf2; implicit.hpp) and Options::stiff_switch
+/// need a state stored as one array and count Jacobians and LU factorisations in the stats.
 template <class State, class F>
 Solution<State> solve(F&& f, const State& y0, const std::vector<double>& ts, const Options& options = {}) {
     validate(options);
     if (is_symplectic(options.method)) return detail::solve_symplectic(f, y0, ts, options);
+    if (is_implicit(options.method) || options.stiff_switch) return detail::solve_stiff_state(f, y0, ts, options);
     detail::Integrator<State, std::remove_reference_t<F>> integrator(f, y0, ts, options);
     return integrator.run();
 }

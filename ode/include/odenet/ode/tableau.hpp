@@ -51,10 +51,16 @@ void validate(const ButcherTableau& tableau);
 /// [Method registry]), which names it and, for a Runge-Kutta method, builds its tableau.
 /// leapfrog and yoshida4 are symplectic splitting methods for separable Hamiltonian systems
 /// over (q, p) states, fixed step only (symplectic.hpp); they have no Butcher tableau.
-enum class Method { euler, midpoint, heun, rk4, rk4_38, bosh3, fehlberg2, dopri5, tsit5, dop853, leapfrog, yoshida4 };
+/// rosenbrock23, rodas4 and trbdf2 are implicit methods for stiff problems (implicit.hpp): they
+/// need a Jacobian of f (supplied, from the autodiff engine in odeint, or by differences).
+enum class Method {
+    euler, midpoint, heun, rk4, rk4_38, bosh3, fehlberg2, dopri5, tsit5, dop853, leapfrog, yoshida4,
+    rosenbrock23, rodas4, trbdf2
+};
 
 /// The tableau of a Runge-Kutta method; built once, shared for the life of the program.
-/// Throws ValueError for a symplectic method (it has none; see symplectic.hpp).
+/// Throws ValueError for a symplectic method (it has none; see symplectic.hpp) and for an implicit
+/// one (implicit.hpp).
 const ButcherTableau& tableau(Method method);
 
 /// True for the symplectic splitting methods (leapfrog, yoshida4), which solve() runs with the
@@ -75,6 +81,13 @@ const std::vector<Method>& all_methods();
 
 /// leapfrog and yoshida4, in the order of the enum.
 const std::vector<Method>& symplectic_methods();
+
+/// True for the implicit methods for stiff problems (rosenbrock23, rodas4, trbdf2), which
+/// solve() runs with the stiff stepper of implicit.hpp.
+bool is_implicit(Method method);
+
+/// rosenbrock23, rodas4 and trbdf2, in the order of the enum.
+const std::vector<Method>& implicit_methods();
 
 /// Cubic Hermite dense weights for a tableau without its own continuous extension: interpolates
 /// y0, y1, f0 and f1 (order 3).
