@@ -56,6 +56,7 @@ constexpr std::size_t kMaxSteps = 5'000'000;  // attempted steps; more counts as
 struct Outcome {
     std::vector<double> y;  // state at t_end
     double nfe = 0, njac = 0, nlu = 0, steps = 0, rejected = 0;
+    double switches = 0, stiff_steps = 0;  // odenet's stiff_switch only
 };
 
 // ---- odenet ---------------------------------------------------------------------------------
@@ -96,6 +97,8 @@ Outcome solve_odenet(const stiff::Problem& p, const OdenetSolver& s, double rtol
     out.nlu = static_cast<double>(sol.stats.nlu);
     out.steps = static_cast<double>(sol.stats.accepted);
     out.rejected = static_cast<double>(sol.stats.rejected);
+    out.switches = static_cast<double>(sol.stats.switches);
+    out.stiff_steps = static_cast<double>(sol.stats.stiff_steps);
     return out;
 }
 #endif
@@ -205,6 +208,10 @@ void run_case(benchmark::State& state, const stiff::Problem& p, const std::strin
     state.counters["nlu"] = out.nlu;
     state.counters["steps"] = out.steps;
     state.counters["rejected"] = out.rejected;
+    if (solver.rfind("dopri5", 0) == 0) {
+        state.counters["switches"] = out.switches;
+        state.counters["stiff_steps"] = out.stiff_steps;
+    }
 }
 
 std::vector<std::string> solver_names() {
