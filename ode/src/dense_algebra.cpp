@@ -15,7 +15,7 @@ namespace {
 class DenseAlgebra final : public LinearAlgebra {
 public:
     DenseAlgebra(const FlatRhs& f, std::size_t n, const Options& o, double f_eps)
-        : f_(f), f_eps_(f_eps), n_(n), blocks_(o.jacobian_blocks), m_(n / o.jacobian_blocks), user_(o.jacobian),
+        : f_(f), f_eps_(f_eps), atol_(o.atol), rtol_(o.rtol), n_(n), blocks_(o.jacobian_blocks), m_(n / o.jacobian_blocks), user_(o.jacobian),
           J_(blocks_ * m_ * m_), W_(J_.size()) {
         if (n % blocks_ != 0)
             throw ValueError("solve options", "jacobian_blocks " + std::to_string(blocks_) +
@@ -35,14 +35,26 @@ public:
         }
         // Column j of every block at once: the blocks do not interact, so perturbing entry j of
         // each moves only its own block's outputs (Curtis, Powell & Reid 1974).
-        // δ_i = √(eps max(1e-5, y_i²)), Hairer's RADAU5: relative to y_i, but never below
-        // √eps · 3e-3, where rounding in f would swamp the difference of a component near 0.
-        const double eps = f_eps_;
-        std::vector<double> yp(y, y + n_), fp(n_), delta(n_);
+        // δ_i = √eps max(|y_i|, atol/rtol), SciPy's num_jac threshold: relative to y_i, and for
+        // a component near 0 relative to the size below which the tolerance is absolute.
+        // Hairer's RADAU5 floor √eps · 3e-3 fits components of order 1: Robertson's y2 ≈ 1e-13
+        // late on was perturbed 500-fold, its column came out wrong and rodas4 fell to second
+        // order (11638 steps to t = 1e11, now 449). A floor of atol alone is too small where f
+        // cancels large terms: y2 = 0 of a linear system with entries of 1e6 got a column of noise.
+        const double sqrt_eps = std::sqrt(f_eps_);
+        const double floor = atol_ > 0.0 ? atol_ / std::max(rtol_, f_eps_) : 1e-5;
+        std::vector<double> yp(y, y + n_), fp(n_), delta(n_), base;
+        std::size_t evaluations = m_;
+        if (!f0) {
+            base.resize(n_);
+            f_(t, y, base.data());
+            f0 = base.data();
+            ++evaluations;
+        }
         for (std::size_t j = 0; j < m_; ++j) {
             for (std::size_t b = 0; b < blocks_; ++b) {
                 const std::size_t i = b * m_ + j;
-                delta[i] = std::sqrt(eps * std::max(1e-5, y[i] * y[i]));
+                delta[i] = sqrt_eps * std::max(std::abs(y[i]), floor);
                 yp[i] = y[i] + delta[i];
                 delta[i] = yp[i] - y[i];  // the step as represented
             }
@@ -56,7 +68,7 @@ public:
                 yp[col] = y[col];
             }
         }
-        return m_;
+        return evaluations;
     }
 
     bool factor(double hgamma) override {
@@ -83,7 +95,7 @@ public:
 
 private:
     const FlatRhs& f_;
-    double f_eps_;
+    double f_eps_, atol_, rtol_;
     std::size_t n_, blocks_, m_;
     JacobianFn user_;
     std::vector<double> J_, W_;

@@ -99,7 +99,10 @@ private:
     // ---- the Jacobian and the factorisation ---------------------------------------------
     void ensure_jacobian(double t) {
         if (jac_at_y_) return;
-        sol_.stats.nfe += alg_->jacobian(t, y_.data(), f0_.data());
+        // A difference Jacobian needs f(t, y) itself as its base: trbdf2's f0 is the last
+        // stage's slope, off from f(t, y) by the Newton tolerance, which divided by a step of
+        // √eps |y| made J wrong by orders of magnitude (y' = −y² went negative at rtol 1e-4).
+        sol_.stats.nfe += alg_->jacobian(t, y_.data(), f0_exact_ ? f0_.data() : nullptr);
         ++sol_.stats.njac;
         jac_at_y_ = true;
         jac_valid_ = true;
@@ -155,6 +158,7 @@ private:
     Method method_, implicit_method_;
     double dir_ = 1.0;
     bool f1_valid_ = false;
+    bool f0_exact_ = true;    // f0_ is f(t, y) itself, not an implicit stage's slope
     bool jac_at_y_ = false;   // J was evaluated at the current (t, y)
     bool jac_valid_ = false;  // some J is held (trbdf2 reuses it across steps)
     bool refresh_jac_ = false;
@@ -434,6 +438,8 @@ void StiffSolver::after_accept(double t_new, double h, double h_next) {
         save_interpolant(h);
     }
     const bool was_implicit = implicit();
+    // trbdf2's f1 is its last stage's slope (z − ψ)/(hγ), not f(t + h, y1).
+    const bool f1_is_slope = f1_valid_ && was_implicit && !is_rosenbrock(method_);
     if (opt_.stiff_switch) {
         if (!was_implicit) {
             if (rho_h_ > kStabilityEdge) {
@@ -463,6 +469,7 @@ void StiffSolver::after_accept(double t_new, double h, double h_next) {
     std::swap(y_, y1_);
     if (!f1_valid_) eval(t_new, y_.data(), f1_.data());
     std::swap(f0_, f1_);
+    f0_exact_ = !f1_is_slope;
     f1_valid_ = false;
     check_finite(f0_, t_new, h, "f(t, y) at an accepted state");
     jac_at_y_ = false;
@@ -489,7 +496,9 @@ FlatSolution StiffSolver::run() {
     double planned = h;
     const double eps = std::numeric_limits<double>::epsilon();
     while (next_ < ts_.size()) {
-        const double h_min = std::max(opt_.min_step, 8.0 * eps * std::max(std::abs(t), std::abs(t_end)));
+        // The floating-point floor at t itself (Options::min_step): a solve to t = 1e11 must
+        // still take the steps of 1e-6 that Robertson's start needs.
+        const double h_min = std::max({opt_.min_step, 8.0 * eps * std::abs(t), std::numeric_limits<double>::min()});
         if (sol_.stats.accepted + sol_.stats.rejected >= opt_.max_steps)
             fail(t, h, "maximum number of steps (" + std::to_string(opt_.max_steps) + ") reached before t = " +
                            num(t_end));

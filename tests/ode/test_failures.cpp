@@ -62,6 +62,24 @@ TEST_CASE("step size underflow names the sample and unit that blew up") {
     CHECK(t_fail == doctest::Approx(1.0).epsilon(1e-3));  // the blow-up time of y' = y^2, y(0) = 1
 }
 
+TEST_CASE("an explicit method on a stiff problem fails naming the implicit method to use") {
+    // Robertson's kinetics (HNW II, Sec. IV.1): dopri5 runs out of steps long before t = 1e3.
+    auto f = [](double, const std::array<double, 3>& y) {
+        return std::array<double, 3>{-0.04 * y[0] + 1e4 * y[1] * y[2], 0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] * y[1],
+                                     3e7 * y[1] * y[1]};
+    };
+    const std::string msg =
+        solver_error_of([&] { solve(f, std::array<double, 3>{1.0, 0.0, 0.0}, {0.0, 1e3}, {.max_steps = 2000}); });
+    CHECK(contains(msg, "maximum number of steps (2000)"));
+    CHECK(contains(msg, "stiff"));
+    CHECK(contains(msg, "Method::rodas4"));
+    CHECK(contains(msg, "stiff_switch"));
+    // What it suggests works: rodas4 solves the same problem in a few hundred steps.
+    const auto sol = solve(f, std::array<double, 3>{1.0, 0.0, 0.0}, {0.0, 1e3},
+                           {.method = Method::rodas4, .rtol = 1e-6, .atol = 1e-10, .max_steps = 2000});
+    CHECK(sol.stats.accepted < 500);
+}
+
 TEST_CASE("min_step turns a stiff stretch into an underflow error") {
     const std::string msg = solver_error_of([] {
         solve(Harmonic{.omega = 50.0}, Harmonic{}.y0(), {0.0, 1.0}, {.rtol = 1e-10, .atol = 1e-10, .min_step = 0.01});

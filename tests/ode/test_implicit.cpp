@@ -219,3 +219,39 @@ TEST_CASE("stiff_switch: Van der Pol mu = 1000 switches where it turns stiff and
     CHECK(explicit_in_jump);
     CHECK(std::abs(sw.ys.back()[0] - imp.ys.back()[0]) < 1e-2);
 }
+
+TEST_CASE("implicit methods: a nonlinear problem with a second root, y' = −y², stays on the right one") {
+    // The stage equation z = ψ − hγ z² has a negative root too; a difference Jacobian based on
+    // trbdf2's stage slope instead of f(t, y) once led its Newton iterations there (y(20) < 0).
+    for (Method m : implicit_methods())
+        for (double tol : {1e-4, 1e-6}) {
+            const auto sol = solve([](double, const Vec& y) { return Vec{-y[0] * y[0]}; }, Vec{1.0}, {0.0, 5.0, 20.0},
+                                   {.method = m, .rtol = tol, .atol = tol, .autonomous = true});
+            INFO(std::string(method_name(m)), " rtol ", tol, ": y(5) ", sol.ys[1][0], ", y(20) ", sol.ys[2][0]);
+            CHECK(std::abs(sol.ys[1][0] - 1.0 / 6) < 200 * tol);
+            CHECK(std::abs(sol.ys[2][0] - 1.0 / 21) < 200 * tol);
+        }
+}
+
+TEST_CASE("implicit methods: Van der Pol mu = 1000 over two periods and Robertson to t = 1e11") {
+    const double mu = 1000.0;
+    auto vdp = [mu](double, const Vec& y) { return Vec{y[1], mu * (1 - y[0] * y[0]) * y[1] - y[0]}; };
+    const auto ref = solve(vdp, Vec{2.0, 0.0}, {0.0, 3000.0},
+                           {.method = Method::rodas4, .rtol = 1e-11, .atol = 1e-11, .max_steps = 1000000, .autonomous = true});
+    auto rob = [](double, const Vec& y) {
+        return Vec{-0.04 * y[0] + 1e4 * y[1] * y[2], 0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] * y[1], 3e7 * y[1] * y[1]};
+    };
+    for (Method m : implicit_methods()) {
+        const auto v = solve(vdp, Vec{2.0, 0.0}, {0.0, 3000.0},
+                             {.method = m, .rtol = 1e-6, .atol = 1e-6, .max_steps = 1000000, .autonomous = true});
+        INFO(std::string(method_name(m)), ": Van der Pol y1(3000) ", v.ys.back()[0], " against ", ref.ys.back()[0]);
+        CHECK(std::abs(v.ys.back()[0] - ref.ys.back()[0]) < 1e-2);  // the jump times amplify errors about 100x
+        // Hairer & Wanner II, Sec. IV.10: y(1e11) = (2.083340149701255e-8, 8.333360770334713e-14, 0.9999999791665050).
+        // The start needs steps of 1e-6 (the step-size floor is 8 eps |t|, not 8 eps t_end).
+        const auto r = solve(rob, Vec{1.0, 0.0, 0.0}, {0.0, 1e11},
+                             {.method = m, .rtol = 1e-8, .atol = 1e-16, .max_steps = 1000000, .autonomous = true});
+        INFO(std::string(method_name(m)), ": Robertson y(1e11) = ", r.ys.back()[0], ", ", r.ys.back()[1]);
+        CHECK(r.ys.back()[0] == doctest::Approx(2.083340149701255e-8).epsilon(1e-3));
+        CHECK(r.ys.back()[1] == doctest::Approx(8.333360770334713e-14).epsilon(1e-3));
+    }
+}

@@ -175,6 +175,12 @@ private:
         if (tab_.adaptive() && opt_.step_size <= 0.0 && attempts() > 0) {
             const std::size_t last = Ops::argmax_scaled_error(cache_.err, y_, cache_.y_new, opt_.rtol, opt_.atol);
             reason += log_.summary(Ops::shape(y_), last, ratio);
+            // The stiffness diagnostic: an explicit method that runs out of steps, or of step
+            // size, without a NaN is most often held back by stability, not accuracy.
+            if (!log_.saw_nonfinite)
+                reason += "; if y changes slowly while the steps stay this small, the problem is stiff: use an "
+                          "implicit method, Method::rodas4 (or rosenbrock23 at loose tolerances, trbdf2), or "
+                          "keep dopri5 / tsit5 with Options::stiff_switch = Method::rodas4 (ode/implicit.hpp)";
         }
         throw SolverError("solve", t, h, reason);
     }

@@ -31,7 +31,8 @@ using FlatRhs = std::function<void(double t, const double* y, double* dydt)>;
 class LinearAlgebra {
 public:
     virtual ~LinearAlgebra() = default;
-    /// Evaluates J at (t, y), where f(t, y) = f0. Returns the evaluations of f it spent.
+    /// Evaluates J at (t, y), where f(t, y) = f0 (null: not known, evaluate it if needed).
+    /// Returns the evaluations of f it spent.
     virtual std::size_t jacobian(double t, const double* y, const double* f0) = 0;
     /// Factorises W = I − hγJ for the last J. Returns false when W is singular.
     virtual bool factor(double hgamma) = 0;
