@@ -9,6 +9,10 @@ namespace odenet::ode::detail {
 static_assert(std::is_same_v<xt::blas_index_t, int>, "BlockLU stores pivots as int");
 
 bool BlockLU::factor(const double* matrices, std::size_t blocks, std::size_t m) {
+    if (m == 0) {  // an empty state: nothing to factorise (LAPACK would reject a zero dimension)
+        blocks_ = m_ = 0;
+        return true;
+    }
     if (blocks != blocks_ || m != m_) {
         blocks_ = blocks;
         m_ = m;

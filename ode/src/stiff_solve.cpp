@@ -39,9 +39,12 @@ public:
         implicit_method_ = is_implicit(o.method) ? o.method : *o.stiff_switch;
         method_ = o.method;
         dir_ = check_times(ts);
-        if (!o.jump_times.empty())
+        if (std::any_of(o.jump_times.begin(), o.jump_times.end(), [&](double tj) {
+                return dir_ * (tj - ts.front()) > 0.0 && dir_ * (ts.back() - tj) > 0.0;
+            }))
             throw ValueError("solve options", std::string(method_name(implicit_method_)) +
-                                                  " does not support jump_times yet: split the solve at the jumps");
+                                                  " does not support jump_times inside the span yet: split the "
+                                                  "solve at the jumps");
         sol_.ys.push_back(y0);
         if (o.norm) scaled_.resize(n_);
     }
@@ -159,6 +162,7 @@ private:
     double dir_ = 1.0;
     bool f1_valid_ = false;
     bool f0_exact_ = true;    // f0_ is f(t, y) itself, not an implicit stage's slope
+    bool saw_nonfinite_ = false;
     bool jac_at_y_ = false;   // J was evaluated at the current (t, y)
     bool jac_valid_ = false;  // some J is held (trbdf2 reuses it across steps)
     bool refresh_jac_ = false;
@@ -277,7 +281,10 @@ bool StiffSolver::esdirk_step(double t, double h) {
                 const double sc = delta[q] / (opt_.atol + opt_.rtol * std::abs(y_[q]));
                 sum += sc * sc;
             }
-            if (!finite) return false;
+            if (!finite) {
+                saw_nonfinite_ = true;
+                return false;
+            }
             const double norm = n_ ? std::sqrt(sum / double(n_)) : 0.0;
             if (it > 0) {
                 const double theta = norm / prev;
@@ -477,9 +484,10 @@ void StiffSolver::after_accept(double t_new, double h, double h_next) {
 }
 
 void StiffSolver::fail(double t, double h, const std::string& what) {
-    throw SolverError("solve", t, h,
-                      what + " (" + std::string(method_name(method_)) + "); the last attempt's error was dominated by " +
-                          describe_component(dominant(err_), shape_));
+    std::string reason = what + " (" + std::string(method_name(method_)) + "); the last attempt's error was dominated by " +
+                         describe_component(dominant(err_), shape_);
+    if (saw_nonfinite_) reason += "; rejected attempts produced NaN or Inf in the stages (f is non-finite near t)";
+    throw SolverError("solve", t, h, reason);
 }
 
 FlatSolution StiffSolver::run() {
@@ -544,6 +552,7 @@ FlatSolution StiffSolver::run() {
             t = t_new;
         } else {
             ++sol_.stats.rejected;
+            if (ok && !std::isfinite(ratio)) saw_nonfinite_ = true;
             if (std::abs(h) <= h_min * (1.0 + 1e-12))
                 fail(t, h, "step size underflow: a step of |h| <= " + num(h_min) + " was rejected (error ratio " +
                                num(ratio) + ")");

@@ -71,8 +71,10 @@ OdeintSolution odeint_named(const Dynamics& f, const Var& y0, const Var& ts, con
     try {
         if (is_implicit(options.solver.method) || options.solver.stiff_switch) {
             if (options.grad == Grad::direct)
-                throw ValueError("odeint", std::string(method_name(options.solver.stiff_switch ? *options.solver.stiff_switch
-                                                                                                : options.solver.method)) +
+                throw ValueError("odeint", (options.solver.stiff_switch
+                                                ? std::string(method_name(options.solver.method)) + " with stiff_switch = " +
+                                                      std::string(method_name(*options.solver.stiff_switch))
+                                                : std::string(method_name(options.solver.method))) +
                                                " (implicit) does not work with Grad::direct: backprop through the LU "
                                                "solves of every step is not recorded; use Grad::adjoint or "
                                                "Grad::checkpointed, which solve the adjoint backwards with the same "

@@ -148,11 +148,17 @@ Grads adjoint_backward(const Problem& p, const Tensor<T>& Y, const Tensor<T>& G,
             // The integrator's own words name the packed augmented state; say which user-visible
             // quantity that entry is instead, and keep its words only when it is none of them.
             const std::string part = aug.describe(e.component());
+            // The forward solve succeeded, so a backward failure is often y recomputed backwards
+            // leaving the forward trajectory: on stiff dynamics the modes that decayed grow.
+            const std::string stiff_hint =
+                "; if f is stiff, recomputing y backwards is unstable: an implicit method (solver.method = "
+                "Method::rodas4) reads y from the forward solve instead, and Grad::checkpointed never recomputes it";
             throw SolverError("odeint (adjoint, backward solve " + between(times[i], times[i - 1]) + ")", e.t(), e.h(),
-                              part.empty() ? e.reason()
-                                           : "non-finite value in " + part +
-                                                 (aug.is_state(e.component()) ? ": f is" : ": the VJP of f is") +
-                                                 " non-finite there (DetectAnomalyGuard names the op)",
+                              (part.empty() ? e.reason()
+                                            : "non-finite value in " + part +
+                                                  (aug.is_state(e.component()) ? ": f is" : ": the VJP of f is") +
+                                                  " non-finite there (DetectAnomalyGuard names the op)") +
+                                  stiff_hint,
                               e.component());
         }
         add_into(total, seg.stats);

@@ -255,3 +255,27 @@ TEST_CASE("implicit methods: Van der Pol mu = 1000 over two periods and Robertso
         CHECK(r.ys.back()[1] == doctest::Approx(8.333360770334713e-14).epsilon(1e-3));
     }
 }
+
+TEST_CASE("implicit methods: edge cases a user meets (empty state, jumps outside the span, NaN in f)") {
+    for (Method m : implicit_methods()) {
+        CAPTURE(std::string(method_name(m)));
+        // An empty state solves like dopri5's, without asking LAPACK for a 0 x 0 factorisation.
+        const auto empty = solve([](double, const Vec& y) { return y; }, Vec{}, {0.0, 1.0}, {.method = m});
+        CHECK(empty.ys.back().empty());
+        // Jump times outside the span are ignored, as options.hpp says; inside, refused.
+        const auto outside = solve([](double, const Vec& y) { return Vec{-y[0]}; }, Vec{1.0}, {0.0, 1.0},
+                                   {.method = m, .rtol = 1e-8, .atol = 1e-10, .jump_times = {5.0, -1.0}});
+        CHECK(outside.ys.back()[0] == doctest::Approx(std::exp(-1.0)).epsilon(1e-6));
+        CHECK_THROWS_AS(solve([](double, const Vec& y) { return Vec{-y[0]}; }, Vec{1.0}, {0.0, 1.0},
+                              {.method = m, .jump_times = {0.5}}),
+                        ValueError);
+        // f turning NaN past t = 0.5: the failure says so.
+        try {
+            solve([](double t, const Vec& y) { return Vec{t > 0.5 ? std::nan("") : -y[0]}; }, Vec{1.0}, {0.0, 1.0},
+                  {.method = m});
+            FAIL("no error");
+        } catch (const SolverError& e) {
+            CHECK(std::string(e.what()).find("NaN or Inf") != std::string::npos);
+        }
+    }
+}

@@ -15,6 +15,14 @@
 // Gradients reach y0, the parameters and every output time (t0 included): dL/dtᵢ = ⟨∂L/∂y(tᵢ),
 // f(tᵢ, y(tᵢ))⟩ for i ≥ 1 and dL/dt0 = −⟨dL/dy0, f(t0, y0)⟩ (Chen et al. 2018, Appendix B).
 //
+// Implicit methods (Method::rodas4, rosenbrock23, trbdf2, or solver.stiff_switch; ode/implicit.hpp)
+// take their Jacobian from the engine (solver.jacobian_blocks = N for a batch of N independent
+// samples). Grad::adjoint and Grad::checkpointed then take one path: the forward keeps every
+// step, and the backward solves [a, a_θ] with the same implicit method, reading y(t) from the
+// forward's steps, since recomputing y backwards is unstable when f is stiff (Note [The adjoint
+// through an implicit method], odeint/src/odeint_implicit.cpp). Its gradient is that of the exact
+// solution to tolerance, not the discrete solve's. Grad::direct refuses them (ValueError).
+//
 // Symplectic methods (Method::leapfrog, yoshida4, with solver.step_size; ode/symplectic.hpp)
 // work with Grad::direct; Grad::adjoint and Grad::checkpointed refuse them with a ValueError.
 //
