@@ -171,8 +171,7 @@ Options backward_options_implicit(const OdeintOptions& o, std::size_t state_size
     b.step_callback = nullptr;
     b.jacobian = nullptr;
     b.save_steps = false;
-    b.autonomous = false;  // y(t) is read from the trajectory
-    b.jump_times.clear();
+    b.autonomous = false;  // y(t) is read from the trajectory; jump_times stay (a′ jumps where f does)
     if (!is_implicit(b.method)) b.method = *b.stiff_switch;
     b.stiff_switch.reset();
     if (o.adjoint.method) b.method = *o.adjoint.method;

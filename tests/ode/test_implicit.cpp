@@ -262,13 +262,10 @@ TEST_CASE("implicit methods: edge cases a user meets (empty state, jumps outside
         // An empty state solves like dopri5's, without asking LAPACK for a 0 x 0 factorisation.
         const auto empty = solve([](double, const Vec& y) { return y; }, Vec{}, {0.0, 1.0}, {.method = m});
         CHECK(empty.ys.back().empty());
-        // Jump times outside the span are ignored, as options.hpp says; inside, refused.
+        // Jump times outside the span are ignored, as options.hpp says.
         const auto outside = solve([](double, const Vec& y) { return Vec{-y[0]}; }, Vec{1.0}, {0.0, 1.0},
                                    {.method = m, .rtol = 1e-8, .atol = 1e-10, .jump_times = {5.0, -1.0}});
         CHECK(outside.ys.back()[0] == doctest::Approx(std::exp(-1.0)).epsilon(1e-6));
-        CHECK_THROWS_AS(solve([](double, const Vec& y) { return Vec{-y[0]}; }, Vec{1.0}, {0.0, 1.0},
-                              {.method = m, .jump_times = {0.5}}),
-                        ValueError);
         // f turning NaN past t = 0.5: the failure says so.
         try {
             solve([](double t, const Vec& y) { return Vec{t > 0.5 ? std::nan("") : -y[0]}; }, Vec{1.0}, {0.0, 1.0},
@@ -277,5 +274,30 @@ TEST_CASE("implicit methods: edge cases a user meets (empty state, jumps outside
         } catch (const SolverError& e) {
             CHECK(std::string(e.what()).find("NaN or Inf") != std::string::npos);
         }
+    }
+}
+
+TEST_CASE("implicit methods: a jump to stiffness at t = 1 is stepped to, hopped and integrated on") {
+    // u = y − cos t decays at rate 1 until t = 1 and at 1e4 after: y = cos t + e^{−t} before,
+    // cos t + e^{−1} e^{−1e4 (t − 1)} after (y(0) = 2).
+    auto f = [](double t, const Vec& y) { return Vec{-(t < 1.0 ? 1.0 : 1e4) * (y[0] - std::cos(t)) - std::sin(t)}; };
+    auto exact = [](double t) { return std::cos(t) + (t < 1.0 ? std::exp(-t) : std::exp(-1.0 - 1e4 * (t - 1.0))); };
+    const std::vector<double> ts = {0.0, 0.5, 1.0 + 2e-4, 2.0};
+    for (Method m : implicit_methods()) {
+        CAPTURE(std::string(method_name(m)));
+        Options with{.method = m, .rtol = 1e-8, .atol = 1e-10, .save_steps = true, .jump_times = {1.0}};
+        Options without = with;
+        without.jump_times.clear();
+        const auto a = solve(f, Vec{2.0}, ts, with), b = solve(f, Vec{2.0}, ts, without);
+        for (std::size_t i = 1; i < ts.size(); ++i) {
+            CAPTURE(ts[i]);
+            CHECK(a.ys[i][0] == doctest::Approx(exact(ts[i])).epsilon(1e-6));
+        }
+        // The jump is hopped: a saved step ends within a few ulps after t = 1.
+        bool hopped = false;
+        for (double t : a.step_ts) hopped = hopped || (t > 1.0 && t - 1.0 < 1e-14);
+        CHECK(hopped);
+        INFO("rejected with the jump ", a.stats.rejected, ", without ", b.stats.rejected);
+        CHECK(a.stats.rejected < b.stats.rejected);
     }
 }
