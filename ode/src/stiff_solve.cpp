@@ -92,20 +92,19 @@ void StiffSolver::after_accept(double t_new, double h, double h_next) {
             }
         }
     }
-    (void)h;
     std::swap(y_, y1_);
     if (!f1_valid_) eval(t_new, y_.data(), f1_.data());
     std::swap(f0_, f1_);
     f0_exact_ = !f1_is_slope;
     f1_valid_ = false;
     check_finite(f0_, t_new, h, "f(t, y) at an accepted state");
-    jac_at_y_ = false;
-    factored_hg_ = is_rosenbrock(method_) ? kNaN : factored_hg_;
+    jac_at_y_ = false;  // a Rosenbrock step evaluates J anew (and so factorises anew)
 }
 
 void StiffSolver::fail(double t, double h, const std::string& what) {
-    std::string reason = what + " (" + std::string(method_name(method_)) + "); the last attempt's error was dominated by " +
-                         describe_component(dominant(err_), shape_);
+    std::string reason = what + " (" + std::string(method_name(method_)) + ")";
+    const std::size_t worst = argmax_scaled_error(err_.data(), y_.data(), y1_.data(), opt_.rtol, opt_.atol, n_);
+    if (worst != kNpos) reason += "; the last attempt's error was dominated by " + describe_component(worst, shape_);
     if (saw_nonfinite_) reason += "; rejected attempts produced NaN or Inf in the stages (f is non-finite near t)";
     throw SolverError("solve", t, h, reason);
 }

@@ -40,10 +40,7 @@ public:
         implicit_method_ = is_implicit(o.method) ? o.method : *o.stiff_switch;
         method_ = o.method;
         dir_ = check_times(ts);
-        for (double tj : o.jump_times)
-            if (dir_ * (tj - ts.front()) > 0.0 && dir_ * (ts.back() - tj) > 0.0) jumps_.push_back(tj);
-        std::sort(jumps_.begin(), jumps_.end(), [this](double a, double b) { return dir_ * a < dir_ * b; });
-        jumps_.erase(std::unique(jumps_.begin(), jumps_.end()), jumps_.end());
+        jumps_ = jumps_inside(o.jump_times, ts.front(), ts.back(), dir_);
         sol_.ys.push_back(y0);
         if (o.norm) scaled_.resize(n_);
     }
@@ -63,37 +60,20 @@ private:
     }
 
     void check_finite(const std::vector<double>& x, double t, double h, const char* what) {
-        for (std::size_t i = 0; i < n_; ++i)
-            if (!std::isfinite(x[i]))
-                throw SolverError("solve", t, h,
-                                  std::string("non-finite value ") + num(x[i]) + " in " + what + " at " +
-                                      describe_component(i, shape_),
-                                  i);
+        const std::size_t i = first_nonfinite(x.data(), n_);
+        if (i == kNpos) return;
+        throw SolverError("solve", t, h,
+                          std::string("non-finite value ") + num(x[i]) + " in " + what + " at " +
+                              describe_component(i, shape_),
+                          i);
     }
 
-    // err_i / (atol + rtol max(|y_i|, |y1_i|)) under the RMS or the user's norm.
+    // err_i / (atol + rtol max(|y0_i|, |y1_i|)) under the RMS or the user's norm (the explicit
+    // loop's kernels, detail/kernels.hpp).
     double error_norm(const std::vector<double>& e, const std::vector<double>& y0, const std::vector<double>& y1) {
-        if (opt_.norm) {
-            for (std::size_t i = 0; i < n_; ++i)
-                scaled_[i] = e[i] / (opt_.atol + opt_.rtol * std::max(std::abs(y0[i]), std::abs(y1[i])));
-            return opt_.norm(std::span<const double>(scaled_));
-        }
-        double sum = 0.0;
-        for (std::size_t i = 0; i < n_; ++i) {
-            const double s = e[i] / (opt_.atol + opt_.rtol * std::max(std::abs(y0[i]), std::abs(y1[i])));
-            sum += s * s;
-        }
-        return n_ ? std::sqrt(sum / double(n_)) : 0.0;
-    }
-
-    std::size_t dominant(const std::vector<double>& e) const {
-        std::size_t best = 0;
-        double worst = -1.0;
-        for (std::size_t i = 0; i < n_; ++i) {
-            const double s = std::abs(e[i]) / (opt_.atol + opt_.rtol * std::max(std::abs(y_[i]), std::abs(y1_[i])));
-            if (s > worst) worst = s, best = i;
-        }
-        return best;
+        if (!opt_.norm) return rms_error(e.data(), y0.data(), y1.data(), opt_.rtol, opt_.atol, n_);
+        scaled_error(scaled_.data(), e.data(), y0.data(), y1.data(), opt_.rtol, opt_.atol, n_);
+        return opt_.norm(std::span<const double>(scaled_));
     }
 
     double initial_step(double t0);
@@ -142,10 +122,7 @@ private:
     void explicit_step(double t, double h);
 
     // ---- jump times, as Note [Steps at jump times] in detail/integrator.hpp ----------------
-    // Half the skipped interval: 4 ulps in the precision f reads t in.
-    double jump_gap(double tj, double t) const {
-        return 4.0 * f_eps_ * std::max({std::abs(tj), std::abs(t), std::numeric_limits<double>::min()});
-    }
+    double jump_gap(double tj, double t) const { return detail::jump_gap(tj, t, f_eps_); }
     // The last jump of the cluster starting at next_jump_ (no room for a step between them).
     std::size_t cluster_end(double t, double h_min) const {
         std::size_t last = next_jump_;
@@ -172,6 +149,7 @@ private:
     std::size_t n_;
     std::vector<double> y_, f0_, y1_, f1_, err_, tmp_, ft_, scaled_;
     std::vector<std::vector<double>> stages_, k_;
+    std::vector<double> psi_, z_, fz_, delta_;  // trbdf2's stage buffers
     std::vector<double> y_stage_prev_;  // the explicit step's second-last stage state (stiffness test)
     Method method_, implicit_method_;
     double dir_ = 1.0;
@@ -182,7 +160,6 @@ private:
     bool jac_valid_ = false;  // some J is held (trbdf2 reuses it across steps)
     bool refresh_jac_ = false;
     double factored_hg_ = kNaN;
-    double eta_ = 1.0;     // Newton's contraction estimate θ/(1 − θ) (Hairer's RADAU5 η)
     double rho_h_ = 0.0;   // the explicit step's h ρ
     int stiff_count_ = 0, non_stiff_count_ = 0;
     std::size_t next_ = 1;

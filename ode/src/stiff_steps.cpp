@@ -55,8 +55,8 @@ bool StiffSolver::rosenbrock_step(double t, double h) {
 }
 
 // One ESDIRK step; each implicit stage by simplified Newton iterations with W = I − hγJ
-// (HNW II, Sec. IV.8: the convergence test η ‖Δ‖ ≤ κ with η = θ/(1 − θ), and the early exit
-// when θ ≥ 1 or the predicted error after the remaining iterations stays above κ). J is kept
+// (HNW II, Sec. IV.8: the convergence test η ‖Δ‖ ≤ κ with η = θ/(1 − θ); a failure when θ ≥ 0.99,
+// or early when θ > 0.9 and the error predicted after the remaining iterations stays above κ). J is kept
 // across steps and refreshed only when an iteration fails or converges slowly.
 bool StiffSolver::esdirk_step(double t, double h) {
     const EsdirkTableau& tab = esdirk_tableau(method_);
@@ -73,7 +73,8 @@ bool StiffSolver::esdirk_step(double t, double h) {
     if (!factor(hg)) return false;
     k_.resize(s, std::vector<double>(n_));
     k_[0] = f0_;
-    std::vector<double> psi(n_), z(n_), fz(n_), delta(n_);
+    psi_.resize(n_), z_.resize(n_), fz_.resize(n_), delta_.resize(n_);
+    std::vector<double>&psi = psi_, &z = z_, &fz = fz_, &delta = delta_;
     double theta_max = 0.0;
     for (int i = 1; i < s; ++i) {
         for (std::size_t q = 0; q < n_; ++q) {
@@ -82,7 +83,7 @@ bool StiffSolver::esdirk_step(double t, double h) {
             psi[q] = v;
             z[q] = v + hg * k_[i - 1][q];  // predictor: the last stage's slope
         }
-        double prev = 0.0;
+        double prev = 0.0, eta = 1.0;  // ‖Δ‖ of the last iteration; θ/(1 − θ) (Hairer's RADAU5 η)
         bool converged = false;
         for (int it = 0; it < kMaxIter; ++it) {
             eval(t + tab.c[i] * h, z.data(), fz.data());
@@ -106,7 +107,7 @@ bool StiffSolver::esdirk_step(double t, double h) {
                 const double theta = norm / prev;
                 theta_max = std::max(theta_max, theta);
                 if (!(theta < 0.99)) return false;
-                eta_ = theta / (1.0 - theta);
+                eta = theta / (1.0 - theta);
                 if (std::pow(theta, kMaxIter - 1 - it) / (1.0 - theta) * norm > kappa && it + 1 < kMaxIter &&
                     theta > 0.9)
                     return false;
@@ -114,7 +115,7 @@ bool StiffSolver::esdirk_step(double t, double h) {
             prev = norm;
             // Converged once the predicted remaining error η ‖Δ‖ is below κ; the first
             // iteration has no rate of its own yet and must make ‖Δ‖ itself that small.
-            if ((it > 0 ? eta_ * norm : norm) <= kappa || norm == 0.0) {
+            if ((it > 0 ? eta * norm : norm) <= kappa || norm == 0.0) {
                 converged = true;
                 break;
             }
@@ -124,15 +125,11 @@ bool StiffSolver::esdirk_step(double t, double h) {
         // iteration's last f is at the previous iterate (HNW II, Sec. IV.8, remark on (8.18)).
         for (std::size_t q = 0; q < n_; ++q) k_[i][q] = (z[q] - psi[q]) / hg;
     }
-    y1_ = [&] {
-        std::vector<double> v(n_);
-        for (std::size_t q = 0; q < n_; ++q) {
-            double x = y_[q];
-            for (int j = 0; j < s; ++j) x += h * tab.b[j] * k_[j][q];
-            v[q] = x;
-        }
-        return v;
-    }();
+    for (std::size_t q = 0; q < n_; ++q) {
+        double x = y_[q];
+        for (int j = 0; j < s; ++j) x += h * tab.b[j] * k_[j][q];
+        y1_[q] = x;
+    }
     f1_ = k_[s - 1];  // stiffly accurate: the last stage is y1
     f1_valid_ = true;
     for (std::size_t q = 0; q < n_; ++q) {

@@ -123,12 +123,12 @@ public:
     bool factor(double hg) override {
         hg_ = hg;
         const std::size_t mb = m_ / blocks_;
-        std::vector<double> M(J_.size());
-        for (std::size_t i = 0; i < M.size(); ++i) {
+        M_.resize(J_.size());
+        for (std::size_t i = 0; i < M_.size(); ++i) {
             const std::size_t r = i / mb % mb, c = i % mb;
-            M[i] = (r == c ? 1.0 : 0.0) + hg * J_.data()[i];  // I + hγ J; solved transposed
+            M_[i] = (r == c ? 1.0 : 0.0) + hg * J_.data()[i];  // I + hγ J; solved transposed
         }
-        return lu_.factor(M.data(), blocks_, mb);
+        return lu_.factor(M_.data(), blocks_, mb);
     }
 
     void solve(double* x) override {
@@ -160,6 +160,7 @@ private:
     std::size_t m_, blocks_, size_ = 0;
     std::vector<double> y_;
     Tensor<double> J_;
+    std::vector<double> M_;  // I + hγ J, handed to the LU
     Var out_;
     double hg_ = 0.0;
     BlockLU lu_;

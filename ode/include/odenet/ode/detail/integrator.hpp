@@ -64,6 +64,20 @@ private:
 // as a step of its own (save_steps), so that a checkpointed re-solve, which replays the forward
 // step by step, hops at the same place.
 
+/// The jumps strictly inside (t0, t_end), sorted in the direction of the solve, without repeats.
+inline std::vector<double> jumps_inside(std::vector<double> jumps, double t0, double t_end, double dir) {
+    std::erase_if(jumps, [&](double tj) { return !(dir * (tj - t0) > 0.0 && dir * (t_end - tj) > 0.0); });
+    std::sort(jumps.begin(), jumps.end(), [dir](double a, double b) { return dir * a < dir * b; });
+    jumps.erase(std::unique(jumps.begin(), jumps.end()), jumps.end());
+    return jumps;
+}
+
+/// Half the width of the interval skipped at a jump: 4 ulps of max(|t_j|, |t|) in the precision
+/// f reads t in (eps: that precision's machine epsilon).
+inline double jump_gap(double tj, double t, double eps) {
+    return 4.0 * eps * std::max({std::abs(tj), std::abs(t), std::numeric_limits<double>::min()});
+}
+
 /// The loop of one solve. solve() is its only user; a class so that the output, failure and
 /// error-norm code paths are short named functions around the one long loop.
 template <class State, class F>
@@ -74,7 +88,7 @@ public:
     Integrator(F& f, const State& y0, const std::vector<double>& ts, const Options& options)
         : f_(f), ts_(ts), opt_(options), tab_(tableau(options.method)), cache_(tab_, y0), y_(y0) {
         dir_ = check_times(ts);
-        jumps_ = sorted_jumps(options.jump_times, ts.front(), ts.back(), dir_);
+        jumps_ = jumps_inside(options.jump_times, ts.front(), ts.back(), dir_);
         sol_.ts = ts;
         sol_.ys.reserve(ts.size());
         sol_.ys.push_back(y0);
@@ -186,19 +200,9 @@ private:
     }
 
     // ---- jump times (Note [Steps at jump times]) ----------------------------------------
-    // The jumps strictly inside (t0, t_end), in the direction of the solve.
-    static std::vector<double> sorted_jumps(std::vector<double> jumps, double t0, double t_end, double dir) {
-        std::erase_if(jumps, [&](double tj) { return !(dir * (tj - t0) > 0.0 && dir * (t_end - tj) > 0.0); });
-        std::sort(jumps.begin(), jumps.end(), [dir](double a, double b) { return dir * a < dir * b; });
-        jumps.erase(std::unique(jumps.begin(), jumps.end()), jumps.end());
-        return jumps;
-    }
-
-    // Half the width of the interval skipped at a jump: a few ulps, in the precision f reads t in.
     double jump_gap(double tj, double t) const {
-        const double eps = single_precision() ? double(std::numeric_limits<float>::epsilon())
-                                              : std::numeric_limits<double>::epsilon();
-        return 4.0 * eps * std::max({std::abs(tj), std::abs(t), std::numeric_limits<double>::min()});
+        return detail::jump_gap(tj, t, single_precision() ? double(std::numeric_limits<float>::epsilon())
+                                                          : std::numeric_limits<double>::epsilon());
     }
 
     bool single_precision() const {
