@@ -6,6 +6,7 @@
 
 #include "odenet/autodiff/engine.hpp"
 #include "odenet/autodiff/record.hpp"
+#include "odenet/ode/norms.hpp"
 #include "odenet/ode/solve_compiled.hpp"
 #include "odeint_internal.hpp"
 
@@ -102,22 +103,6 @@ private:
     mutable bool checked_ = false;
 };
 
-Options backward_options(const OdeintOptions& o, std::size_t state_size) {
-    Options b = o.solver;
-    b.step_callback = nullptr;
-    if (o.adjoint.method) b.method = *o.adjoint.method;
-    if (o.adjoint.rtol) b.rtol = *o.adjoint.rtol;
-    if (o.adjoint.atol) b.atol = *o.adjoint.atol;
-    if (o.adjoint.seminorm) {
-        // RMS over [y, a] only (the first state_size entries); a_θ is left out.
-        b.norm = [state_size](std::span<const double> e) {
-            double s = 0;
-            for (std::size_t i = 0; i < state_size; ++i) s += e[i] * e[i];
-            return std::sqrt(s / double(std::max<std::size_t>(state_size, 1)));
-        };
-    }
-    return b;
-}
 
 template <class T>
 Grads adjoint_backward(const Problem& p, const Tensor<T>& Y, const Tensor<T>& G, SolveStats& total,
@@ -204,6 +189,16 @@ OdeintSolution adjoint_forward(const Problem& p) {
 }
 
 }  // namespace
+
+Options backward_options(const OdeintOptions& o, std::size_t state_size) {
+    Options b = o.solver;
+    b.step_callback = nullptr;
+    if (o.adjoint.method) b.method = *o.adjoint.method;
+    if (o.adjoint.rtol) b.rtol = *o.adjoint.rtol;
+    if (o.adjoint.atol) b.atol = *o.adjoint.atol;
+    if (o.adjoint.seminorm) b.norm = rms_seminorm(0, state_size);  // a_θ, after the state, left out
+    return b;
+}
 
 OdeintSolution odeint_adjoint(const Problem& p) {
     return p.y0.dtype() == Dtype::float32 ? adjoint_forward<float>(p) : adjoint_forward<double>(p);

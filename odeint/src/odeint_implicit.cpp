@@ -168,34 +168,15 @@ private:
 };
 
 Options backward_options_implicit(const OdeintOptions& o, std::size_t state_size) {
-    Options b = o.solver;
-    b.step_callback = nullptr;
-    b.jacobian = nullptr;
+    Options b = backward_options(o, state_size);
+    b.jacobian = nullptr;  // the adjoint system's own (AdjointSystem)
     b.save_steps = false;
     b.autonomous = false;  // y(t) is read from the trajectory; jump_times stay (a′ jumps where f does)
-    if (!is_implicit(b.method)) b.method = *b.stiff_switch;
+    if (!o.adjoint.method && !is_implicit(b.method)) b.method = *b.stiff_switch;
     b.stiff_switch.reset();
-    if (o.adjoint.method) b.method = *o.adjoint.method;
-    if (o.adjoint.rtol) b.rtol = *o.adjoint.rtol;
-    if (o.adjoint.atol) b.atol = *o.adjoint.atol;
-    if (o.adjoint.seminorm)
-        b.norm = [state_size](std::span<const double> e) {
-            double s = 0;
-            for (std::size_t i = 0; i < state_size; ++i) s += e[i] * e[i];
-            return std::sqrt(s / double(std::max<std::size_t>(state_size, 1)));
-        };
     return b;
 }
 
-void add_stats(SolveStats& total, const SolveStats& s) {
-    add_into(total, s);
-    total.njac += s.njac;
-    total.nlu += s.nlu;
-    total.nsolve += s.nsolve;
-    total.newton += s.newton;
-    total.switches += s.switches;
-    total.stiff_steps += s.stiff_steps;
-}
 
 template <class T>
 Grads implicit_backward(const Problem& p, const Trajectory& traj, const Tensor<T>& Y, const Tensor<T>& G,
@@ -237,7 +218,7 @@ Grads implicit_backward(const Problem& p, const Trajectory& traj, const Tensor<T
                                   between(times[i], times[i - 1]) + ")",
                               e.t(), e.h(), e.reason(), e.component());
         }
-        add_stats(total, seg.stats);
+        add_into(total, seg.stats);
         if (seg.next_step > 0.0) opt.first_step = seg.next_step;
         s = seg.ys.back();
         if (i - 1 == 0 && want_t) {

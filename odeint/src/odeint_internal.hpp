@@ -70,7 +70,18 @@ inline void add_into(SolveStats& total, const SolveStats& s) {
     total.nfe += s.nfe;
     total.accepted += s.accepted;
     total.rejected += s.rejected;
+    total.njac += s.njac;
+    total.nlu += s.nlu;
+    total.nsolve += s.nsolve;
+    total.newton += s.newton;
+    total.switches += s.switches;
+    total.stiff_steps += s.stiff_steps;
 }
+
+/// The options of an adjoint's backward solve: the forward's, with AdjointOptions' method and
+/// tolerances, no step callback, and with `seminorm` the RMS over the first state_size entries
+/// only (the parameter gradients after them do not feed back).
+Options backward_options(const OdeintOptions& o, std::size_t state_size);
 
 /// The node's gradients in input order [y0, ts, params...].
 template <class T>
