@@ -301,3 +301,21 @@ TEST_CASE("implicit methods: a jump to stiffness at t = 1 is stepped to, hopped 
         CHECK(a.stats.rejected < b.stats.rejected);
     }
 }
+
+TEST_CASE("implicit methods: options that cannot work are refused, naming the option") {
+    auto f = [](double, const Vec& y) { return Vec{-y[0], -y[1], -y[2]}; };
+    const Vec y0 = {1.0, 1.0, 1.0};
+    auto message = [&](const Options& o) -> std::string {
+        try {
+            solve(f, y0, {0.0, 1.0}, o);
+        } catch (const ValueError& e) {
+            return e.what();
+        }
+        return "no error";
+    };
+    CHECK(message({.method = Method::rodas4, .jacobian_blocks = 0}).find("jacobian_blocks") != std::string::npos);
+    CHECK(message({.method = Method::rodas4, .jacobian_blocks = 2}).find("does not divide") != std::string::npos);
+    CHECK(message({.method = Method::rodas4, .step_size = 0.1}).find("adaptive only") != std::string::npos);
+    CHECK(message({.method = Method::rk4, .stiff_switch = Method::rodas4}).find("dopri5 or tsit5") != std::string::npos);
+    CHECK(message({.method = Method::dopri5, .stiff_switch = Method::tsit5}).find("implicit method") != std::string::npos);
+}

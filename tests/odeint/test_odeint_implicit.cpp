@@ -212,3 +212,13 @@ TEST_CASE("odeint through implicit methods: jump times are hopped forwards and b
         }
     }
 }
+
+TEST_CASE("jacobian: blocks that do not divide x, and an f that changes the size, are ShapeErrors") {
+    const Var x(Tensor<double>({1.0, 2.0, 3.0}));
+    CHECK_THROWS_AS(jacobian([](const Var& v) { return v * v; }, x, 2), ShapeError);
+    CHECK_THROWS_AS(jacobian([](const Var& v) { return v * v; }, x, 0), ShapeError);
+    CHECK_THROWS_AS(jacobian([](const Var& v) { return slice(v, 0, 0, 2); }, x), ShapeError);
+    // f independent of x: a zero Jacobian, not an error.
+    const Tensor<double> J = jacobian([](const Var&) { return Var(Tensor<double>({4.0, 5.0, 6.0})); }, x);
+    for (double v : J) CHECK(v == 0.0);
+}
