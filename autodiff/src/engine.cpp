@@ -14,11 +14,13 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <unordered_map>
 
 #include "odenet/autodiff/anomaly_mode.hpp"
 #include "odenet/autodiff/grad_mode.hpp"
 #include "odenet/autodiff/node.hpp"
 #include "odenet/autodiff/ops.hpp"
+#include "grad_accumulator.hpp"
 
 namespace odenet {
 
@@ -69,6 +71,8 @@ struct TaskScratch {
     std::vector<Node*> root_ptrs;
     std::vector<Var> seeds;
     std::vector<NodePtr> input_edges;  // keeps the inputs' accumulators alive during the run
+    // backward() with on_leaf_done: the accumulators whose last incoming gradient comes from node k.
+    std::vector<std::vector<Node*>> leaves_done_after;
 
     void clear() {
         // Gradients and owning handles first (they may free nodes), raw pointers after.
@@ -82,6 +86,7 @@ struct TaskScratch {
         clear_keeping_capacity(saved);
         clear_keeping_capacity(leaf_captures);
         clear_keeping_capacity(stack);
+        clear_keeping_capacity(leaves_done_after);
         clear_keeping_capacity(root_ptrs);
     }
 };
@@ -210,40 +215,69 @@ void check_backward_anomaly(const Node& node, const Grads& grads) {
     }
 }
 
-// 3. run. With `captures` (grad()), the gradient reaching each captured node is returned and
-// leaves are untouched; without (backward()), gradients are added into the leaves.
-void run(GraphTask& task, const std::vector<std::vector<std::size_t>>* captures, std::vector<Var>* results,
-         bool create_graph, bool retain_graph) {
-    EnableGradGuard mode(create_graph);
-    for (std::size_t k = 0; k < task->nodes.size(); ++k) {
-        if (!task->needed[k] || !task->buffers[k].defined()) continue;
-        Node* node = task->nodes[k];
-        Var grad_output = std::move(task->buffers[k]);
-        if (captures) {
-            for (std::size_t input : (*captures)[k]) (*results)[input] = grad_output;
-        }
-        const Edges& edges = node->edges();
-        std::uint32_t needs = 0;
-        for (std::size_t i = 0; i < edges.size() && i < 32; ++i) {
-            if (wanted(task, edges[i].node.get(), captures != nullptr)) needs |= 1u << i;
-        }
-        if (needs == 0 && edges.size() <= 32) continue;
-        Grads grads;
-        if (AnomalyMode::enabled()) {
-            {
-                InBackwardFormula formula;
-                grads = node->apply(grad_output, needs);
-            }
-            check_backward_anomaly(*node, grads);
-        } else {
+// One node of run(): its backward formula, and the results delivered to the nodes below it.
+void run_node(GraphTask& task, std::size_t k, const std::vector<std::vector<std::size_t>>* captures,
+              std::vector<Var>* results, bool retain_graph) {
+    if (!task->needed[k] || !task->buffers[k].defined()) return;
+    Node* node = task->nodes[k];
+    Var grad_output = std::move(task->buffers[k]);
+    if (captures) {
+        for (std::size_t input : (*captures)[k]) (*results)[input] = grad_output;
+    }
+    const Edges& edges = node->edges();
+    std::uint32_t needs = 0;
+    for (std::size_t i = 0; i < edges.size() && i < 32; ++i) {
+        if (wanted(task, edges[i].node.get(), captures != nullptr)) needs |= 1u << i;
+    }
+    if (needs == 0 && edges.size() <= 32) return;
+    Grads grads;
+    if (AnomalyMode::enabled()) {
+        {
+            InBackwardFormula formula;
             grads = node->apply(grad_output, needs);
         }
-        if (!retain_graph) node->release_saved();
-        for (std::size_t i = 0; i < edges.size() && i < grads.size(); ++i) {
-            if (!grads[i].defined() || !wanted(task, edges[i].node.get(), captures != nullptr)) continue;
-            Var g = std::move(grads[i]);
-            if (g.shape() != edges[i].shape) g = sum_to(g, edges[i].shape);
-            deliver(task, edges[i].node.get(), std::move(g), results);
+        check_backward_anomaly(*node, grads);
+    } else {
+        grads = node->apply(grad_output, needs);
+    }
+    if (!retain_graph) node->release_saved();
+    for (std::size_t i = 0; i < edges.size() && i < grads.size(); ++i) {
+        if (!grads[i].defined() || !wanted(task, edges[i].node.get(), captures != nullptr)) continue;
+        Var g = std::move(grads[i]);
+        if (g.shape() != edges[i].shape) g = sum_to(g, edges[i].shape);
+        deliver(task, edges[i].node.get(), std::move(g), results);
+    }
+}
+
+// The leaf an accumulator adds into, for on_leaf_done (null once the leaf was destroyed).
+void report_leaf(Node* accumulator, const std::function<void(const VarImpl*)>& on_leaf_done) {
+    if (const VarImpl* leaf = static_cast<GradAccumulator*>(accumulator)->leaf()) on_leaf_done(leaf);
+}
+
+// Which accumulators receive their last gradient from node k: the largest k with an edge to them.
+void find_last_uses(GraphTask& task) {
+    std::unordered_map<Node*, std::size_t> last;
+    for (std::size_t k = 0; k < task->nodes.size(); ++k) {
+        for (const Edge& edge : task->nodes[k]->edges()) {
+            if (edge.node && edge.node->is_accumulator()) last[edge.node.get()] = k;
+        }
+    }
+    task->leaves_done_after.resize(task->nodes.size());
+    for (const auto& [accumulator, k] : last) task->leaves_done_after[k].push_back(accumulator);
+}
+
+// 3. run. With `captures` (grad()), the gradient reaching each captured node is returned and
+// leaves are untouched; without (backward()), gradients are added into the leaves, and
+// on_leaf_done (when set) hears of each leaf once the node that last feeds it has run.
+void run(GraphTask& task, const std::vector<std::vector<std::size_t>>* captures, std::vector<Var>* results,
+         bool create_graph, bool retain_graph, const std::function<void(const VarImpl*)>& on_leaf_done) {
+    EnableGradGuard mode(create_graph);
+    const bool report = on_leaf_done && !captures;
+    if (report) find_last_uses(task);
+    for (std::size_t k = 0; k < task->nodes.size(); ++k) {
+        run_node(task, k, captures, results, retain_graph);
+        if (report) {
+            for (Node* accumulator : task->leaves_done_after[k]) report_leaf(accumulator, on_leaf_done);
         }
     }
 }
@@ -310,7 +344,13 @@ std::vector<Var> differentiate(std::span<const Var> outputs, std::optional<std::
         }
     }
     const bool retain = options.retain_graph.value_or(options.create_graph);
-    run(task, inputs ? &captures : nullptr, inputs ? &results : nullptr, options.create_graph, retain);
+    if (!inputs && options.on_leaf_done) {  // a loss that is itself a leaf: its seed was its whole gradient
+        for (Node* root : root_ptrs) {
+            if (root->is_accumulator()) report_leaf(root, options.on_leaf_done);
+        }
+    }
+    run(task, inputs ? &captures : nullptr, inputs ? &results : nullptr, options.create_graph, retain,
+        options.on_leaf_done);
 
     if (inputs) {
         for (std::size_t j = 0; j < results.size(); ++j) {

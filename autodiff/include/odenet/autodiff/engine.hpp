@@ -15,6 +15,10 @@ struct GradOptions {
     bool create_graph = false;
     /// An input the outputs do not depend on gets a zero gradient instead of a GraphError.
     bool allow_unused = false;
+    /// backward() only: called once for each leaf as soon as its grad() is final, while the rest
+    /// of the backward pass still runs (data-parallel training starts sending a gradient then;
+    /// compare `leaf` with Var::impl()). Leaves the loss does not depend on are not reported.
+    std::function<void(const VarImpl* leaf)> on_leaf_done{};
 };
 
 /// Accumulates d(loss)/d(leaf) into every leaf's grad(). A loss with more than one element

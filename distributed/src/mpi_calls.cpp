@@ -1,0 +1,39 @@
+#include "mpi_calls.hpp"
+
+#include <chrono>
+#include <thread>
+
+namespace odenet::distributed::detail {
+
+void check(int rc, const std::string& where) {
+    if (rc == MPI_SUCCESS) return;
+    char text[MPI_MAX_ERROR_STRING];
+    int length = 0;
+    MPI_Error_string(rc, text, &length);
+    throw CommunicationError(where, std::string(text, std::size_t(length)));
+}
+
+void wait(const World& world, MPI_Request& request, const std::string& what) {
+    using clock = std::chrono::steady_clock;
+    const auto start = clock::now();
+    const auto deadline = start + std::chrono::duration<double>(world.timeout());
+    // Spin first: in a training step the other ranks are usually there within microseconds.
+    // Then sleep between polls, so that a rank waiting for a slow one leaves it the core.
+    auto pause = std::chrono::microseconds(0);
+    for (long polls = 0;; ++polls) {
+        int done = 0;
+        check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what);
+        if (done) return;
+        const auto now = clock::now();
+        if (now > deadline) {
+            throw TimeoutError(what, world.name() + " waited " + std::to_string(int(world.timeout())) +
+                                         " s for the other ranks; one of them is stuck, or has failed without "
+                                         "ending the job (WorldOptions::timeout_seconds sets the limit)");
+        }
+        if (now - start < std::chrono::milliseconds(2)) continue;
+        pause = std::min(std::chrono::microseconds(1000), pause + std::chrono::microseconds(20));
+        std::this_thread::sleep_for(pause);
+    }
+}
+
+}  // namespace odenet::distributed::detail

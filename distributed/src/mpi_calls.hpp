@@ -1,0 +1,25 @@
+#pragma once
+// What every source here shares: MPI error codes turned into exceptions, and waiting on a
+// non-blocking request for at most the world's timeout (Note [Failing ranks] in world.hpp).
+#include <mpi.h>
+
+#include <string>
+
+#include "odenet/distributed/world.hpp"
+
+namespace odenet::distributed::detail {
+
+/// CommunicationError "<where>: <MPI's error string>" unless rc is MPI_SUCCESS.
+void check(int rc, const std::string& where);
+
+/// Waits for `request`, polling it (which also lets MPI progress the transfer), and throws
+/// TimeoutError naming `what` and this rank once the world's timeout has passed.
+void wait(const World& world, MPI_Request& request, const std::string& what);
+
+/// MPI's datatype for a float32 or float64 buffer.
+template <class T>
+MPI_Datatype datatype() {
+    return sizeof(T) == 4 ? MPI_FLOAT : MPI_DOUBLE;
+}
+
+}  // namespace odenet::distributed::detail
