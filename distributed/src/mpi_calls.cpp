@@ -1,6 +1,8 @@
 #include "mpi_calls.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <sstream>
 #include <thread>
 
 namespace odenet::distributed::detail {
@@ -26,7 +28,9 @@ void wait(const World& world, MPI_Request& request, const std::string& what) {
         if (done) return;
         const auto now = clock::now();
         if (now > deadline) {
-            throw TimeoutError(what, world.name() + " waited " + std::to_string(int(world.timeout())) +
+            std::ostringstream limit;
+            limit << world.timeout();
+            throw TimeoutError(what, world.name() + " waited " + limit.str() +
                                          " s for the other ranks; one of them is stuck, or has failed without "
                                          "ending the job (WorldOptions::timeout_seconds sets the limit)");
         }
