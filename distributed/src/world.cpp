@@ -42,6 +42,12 @@ World::World(WorldOptions options) : timeout_(checked_timeout(options.timeout_se
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
+    MPI_Comm local;
+    detail::check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local),
+                  "distributed::World");
+    MPI_Comm_rank(local, &local_rank_);
+    MPI_Comm_size(local, &local_size_);
+    MPI_Comm_free(&local);
 }
 
 World::~World() {
@@ -78,7 +84,10 @@ int run_ranks(const World& world, const std::string& program, const std::functio
     } catch (...) {
         error = "an exception that is not a std::exception";
     }
-    const std::string message = program + ": " + world.name() + ": " + error;
+    // odenet's errors start with where they come from; the program's own name is said once.
+    const std::string own = program + ": ";
+    if (error.rfind(own, 0) == 0) error.erase(0, own.size());
+    const std::string message = own + world.name() + ": " + error;
     if (world.size() > 1) world.abort(message);
     std::fprintf(stderr, "%s\n", message.c_str());
     return 1;

@@ -6,18 +6,60 @@
 //   build/examples/mnist/mnist --model odenet --epochs 1 --schedule late --batch-size 32 --out out/mnist-odenet
 //   build/examples/mnist/mnist --model odenet --epochs 5 --schedule late --out out/mnist-odenet-5
 //   build/examples/mnist/mnist --eval-only out/mnist-odenet/checkpoint.npz --tolerances 1e-1,1e-2,1e-3,1e-4
+//   mpiexec -n 2 build/examples/mnist/mnist --distributed --batch-size 16 --epochs 1 --schedule late --out out/mnist-2ranks
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 
 #include "odenet/examples/flags.hpp"
 #include "odenet/mnist/train.hpp"
 #include "odenet/odenet.hpp"
+#ifdef ODENET_WITH_DISTRIBUTED
+#include "odenet/distributed/world.hpp"
+#include "odenet/mnist/mpi_ranks.hpp"
+#endif
 
 namespace mn = odenet::mnist;
 namespace ex = odenet::examples;
+
+namespace {
+
+// Training, as one process or as one rank of a distributed run (o.ranks set).
+void report_training(const mn::TrainOptions& o, const std::string& model) {
+    const auto s = mn::train(o);
+    if (o.ranks && !o.ranks->is_root()) return;
+    if (!s.train_loss.empty()) {
+        std::printf("done: %s, %zu parameters, test accuracy %.2f%%, last epoch %.1f s\n", model.c_str(), s.parameters,
+                    100.0 * s.last_test.accuracy, s.last_epoch_seconds);
+    } else {
+        std::printf("nothing to do: %zu epochs already done (raise --epochs)\n", o.epochs);
+    }
+}
+
+#ifdef ODENET_WITH_DISTRIBUTED
+// One rank of `mpiexec -n N mnist --distributed`: an error on any rank ends every rank, naming it.
+int train_distributed(mn::TrainOptions o, const std::string& model, int threads) {
+    odenet::distributed::World world;
+    return odenet::distributed::run_ranks(world, "mnist", [&] {
+        // The ranks on one machine share its cores (without --threads).
+        const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+        odenet::set_num_threads(threads > 0 ? threads : std::max(1, cores / world.local_size()));
+        auto ranks = mn::mpi_ranks(world);
+        o.ranks = ranks.get();
+        if (world.is_root()) {
+            std::printf("odenet %s, BLAS: %s; %d ranks, %d thread(s) each\n", ODENET_VERSION_STRING,
+                        odenet::blas_summary().c_str(), world.size(), odenet::num_threads());
+        }
+        report_training(o, model);
+        return 0;
+    });
+}
+#endif
+
+}  // namespace
 
 // Every flag is checked as it is parsed (examples/common flags.hpp): a bad value ends the program
 // with one line naming the flag, the value and the allowed range, before any work.
@@ -76,7 +118,30 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     ex::add_whole(app, "--time-steps", time_steps, 0, 1000,
                   "time N training steps and N inference batches (batch --batch-size), then exit (0 = off)");
+    bool distributed = false;
+    app.add_flag("--distributed", distributed,
+                 "data-parallel training over MPI, started by mpiexec -n N (alone: one rank). --batch-size is per "
+                 "rank: the global batch is N times it, and --lr is scaled by the global batch / 128 (the paper's "
+                 "rule, so N ranks of B/N train as one process of B). Rank 0 prints and writes --out; every rank "
+                 "reads it on --resume, which may use another N")
+        ->excludes("--eval-only")
+        ->excludes("--time-steps");
     CLI11_PARSE(app, argc, argv);
+    if (distributed) {
+#ifdef ODENET_WITH_DISTRIBUTED
+        try {
+            o.model = mn::model_from_name(model);
+        } catch (const odenet::Error& e) {
+            std::fprintf(stderr, "%s\n", e.what());
+            return 1;
+        }
+        return train_distributed(o, model, threads);
+#else
+        std::fprintf(stderr, "mnist: --distributed: this mnist was built without MPI; install libopenmpi-dev and "
+                             "openmpi-bin (Debian), then configure and build again\n");
+        return 1;
+#endif
+    }
 
     try {
         o.model = mn::model_from_name(model);
@@ -100,13 +165,7 @@ int main(int argc, char** argv) {
             }
             return 0;
         }
-        const auto s = mn::train(o);
-        if (!s.train_loss.empty()) {
-            std::printf("done: %s, %zu parameters, test accuracy %.2f%%, last epoch %.1f s\n", model.c_str(), s.parameters,
-                        100.0 * s.last_test.accuracy, s.last_epoch_seconds);
-        } else {
-            std::printf("nothing to do: %zu epochs already done (raise --epochs)\n", o.epochs);
-        }
+        report_training(o, model);
     } catch (const odenet::Error& e) {  // its message starts with where it came from
         std::fprintf(stderr, "%s\n", e.what());
         return 1;

@@ -10,6 +10,7 @@
 #include <numeric>
 #include <sstream>
 #include <ctime>
+#include <optional>
 
 #include "odenet/examples/finite_checks.hpp"
 #include "odenet/examples/run_folder.hpp"
@@ -52,16 +53,23 @@ std::size_t count_correct(const Var& logits, const std::vector<std::size_t>& lab
 }  // namespace
 
 StepResult train_step(Classifier& model, optim::Optimizer& optimizer, const Tensor<float>& images,
-                      const std::vector<std::size_t>& labels) {
+                      const std::vector<std::size_t>& labels, Ranks* ranks) {
     const auto t0 = std::chrono::steady_clock::now();
     StepResult r;
-    Var logits = model(Var(images));
-    r.nfe_forward = model.last_nfe();
-    Var loss = nn::functional::cross_entropy(logits, labels);
-    r.loss = loss.item();
-    if (!std::isfinite(r.loss)) throw DivergenceError("train_step", "the loss became " + number_name(r.loss));
+    Var logits, loss;
+    if (!labels.empty()) {
+        logits = model(Var(images));
+        r.nfe_forward = model.last_nfe();
+        loss = nn::functional::cross_entropy(logits, labels);
+        r.loss = loss.item();
+        if (!std::isfinite(r.loss)) throw DivergenceError("train_step", "the loss became " + number_name(r.loss));
+    }
     optimizer.zero_grad();
-    backward(loss);
+    if (ranks) {
+        ranks->backward(loss, labels.size());
+    } else {
+        backward(loss);
+    }
     // The optimizer refuses a non-finite gradient too, but by index; this names the parameter.
     const auto named = model.named_parameters();
     if (auto bad = examples::first_nonfinite_grad(named)) throw DivergenceError("train_step", "the gradient of " + *bad);
@@ -69,26 +77,31 @@ StepResult train_step(Classifier& model, optim::Optimizer& optimizer, const Tens
     if (auto bad = examples::first_nonfinite_value(named)) {
         throw DivergenceError("train_step", "after the optimizer step, parameter " + *bad);
     }
-    r.nfe_backward = model.last_backward_nfe();
-    r.correct = count_correct(logits, labels);
+    if (!labels.empty()) {
+        r.nfe_backward = model.last_backward_nfe();
+        r.correct = count_correct(logits, labels);
+    }
     r.seconds = seconds_since(t0);
     return r;
 }
 
-EvalResult evaluate(Classifier& model, const Dataset& data, std::size_t batch_size, bool progress) {
+EvalResult evaluate(Classifier& model, const Dataset& data, std::size_t batch_size, bool progress, Ranks* ranks) {
     const auto t0 = std::chrono::steady_clock::now();
     NoGradGuard no_grad;
     model.eval();
     EvalResult r;
-    std::vector<std::size_t> order(data.size());
-    std::iota(order.begin(), order.end(), 0);
-    const std::size_t batches = (data.size() + batch_size - 1) / batch_size;
+    // With ranks, this rank's contiguous slice [lo, hi) of the set; otherwise all of it.
+    const std::size_t n_ranks = ranks ? std::size_t(ranks->size()) : 1, rank = ranks ? std::size_t(ranks->rank()) : 0;
+    const std::size_t lo = rank * data.size() / n_ranks, hi = (rank + 1) * data.size() / n_ranks;
+    std::vector<std::size_t> order(hi - lo);
+    std::iota(order.begin(), order.end(), lo);
+    const std::size_t batches = (order.size() + batch_size - 1) / batch_size;
     std::unique_ptr<util::ProgressBar> bar;
-    if (progress) bar = std::make_unique<util::ProgressBar>(batches, "test");
+    if (progress && (!ranks || ranks->is_root())) bar = std::make_unique<util::ProgressBar>(batches, "test");
     std::size_t correct = 0;
     double loss_sum = 0, nfe_sum = 0;
     for (std::size_t i = 0; i < batches; ++i) {
-        const std::size_t begin = i * batch_size, end = std::min(data.size(), begin + batch_size);
+        const std::size_t begin = i * batch_size, end = std::min(order.size(), begin + batch_size);
         const auto labels = gather_labels(data, order, begin, end);
         Var logits = model(Var(gather_images(data, order, begin, end)));
         correct += count_correct(logits, labels);
@@ -98,10 +111,18 @@ EvalResult evaluate(Classifier& model, const Dataset& data, std::size_t batch_si
     }
     if (bar) bar->finish();
     model.train();
+    double done_batches = double(batches);
+    if (ranks) {
+        const auto total = ranks->sum({double(correct), loss_sum, nfe_sum, done_batches});
+        correct = std::size_t(total[0]);
+        loss_sum = total[1];
+        nfe_sum = total[2];
+        done_batches = total[3];
+    }
     r.n = data.size();
     r.accuracy = r.n ? double(correct) / double(r.n) : 0.0;
     r.loss = r.n ? loss_sum / double(r.n) : 0.0;
-    r.nfe = batches ? nfe_sum / double(batches) : 0.0;
+    r.nfe = done_batches > 0 ? nfe_sum / done_batches : 0.0;
     r.seconds = seconds_since(t0);
     return r;
 }
@@ -151,8 +172,11 @@ std::size_t truncate_log(const std::string& path, long epochs_done) {
 }
 
 // Loads a checked checkpoint into the model and optimizer and cuts the log back to its epoch.
-void resume_from(Classifier& model, optim::Optimizer& optimizer, const std::string& ckpt, const std::string& log_path) {
+// Only `root` (rank 0 of a distributed run) touches the log and prints.
+void resume_from(Classifier& model, optim::Optimizer& optimizer, const std::string& ckpt, const std::string& log_path,
+                 bool root) {
     nn::load(model, optimizer, ckpt);
+    if (!root) return;
     if (const std::size_t dropped = truncate_log(log_path, model.epochs_done())) {
         std::printf("dropped %zu row(s) of %s past the checkpoint's %ld epochs (a save interrupted after its log row)\n",
                     dropped, log_path.c_str(), model.epochs_done());
@@ -193,23 +217,39 @@ struct EpochStats {
 };
 
 // The SGD steps of one epoch. A failed step stops the run with an error naming the epoch and the
-// step, ending in `kept` (what is still on disk).
+// step, ending in `kept` (what is still on disk). With ranks, each takes its shard of every global
+// batch, and the epoch's figures are the sums over ranks (one small all-reduce per step).
 EpochStats run_epoch(Classifier& model, optim::SGD& optimizer, const Dataset& train_set, const TrainOptions& o,
                      std::size_t epoch, std::size_t steps_per_epoch, double base_lr, const std::string& kept,
                      TrainSummary& summary) {
     // The reference's DataLoader: shuffled each epoch, last partial batch kept. One generator per
-    // epoch, so a resumed run sees the same order and crops as an uninterrupted one.
+    // epoch, so a resumed run sees the same order and crops as an uninterrupted one. Ranks draw
+    // the same permutation (Ranks::shard) and crop with a generator of their own.
     Generator shuffle_gen(o.seed + 1000 * epoch);
     std::vector<std::size_t> order(train_set.size());
     std::iota(order.begin(), order.end(), 0);
-    for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle_gen.below(i)]);
+    if (!o.ranks) {
+        for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle_gen.below(i)]);
+    }
+    Generator rank_crop_gen(o.seed + 1000 * epoch + 500 + std::uint64_t(o.ranks ? o.ranks->rank() : 0));
+    Generator* crop = !o.crop ? nullptr : o.ranks ? &rank_crop_gen : &shuffle_gen;
 
-    util::ProgressBar bar(steps_per_epoch, "epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs));
+    const bool root = !o.ranks || o.ranks->is_root();
+    std::unique_ptr<util::ProgressBar> bar;
+    if (root) {
+        bar = std::make_unique<util::ProgressBar>(steps_per_epoch,
+                                                  "epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs));
+    }
     const auto t0 = std::chrono::steady_clock::now();
     EpochStats st;
     for (std::size_t step = 0; step < steps_per_epoch; ++step) {
-        const std::size_t begin = step * o.batch_size, end = std::min(train_set.size(), begin + o.batch_size);
-        const Tensor<float> images = gather_images(train_set, order, begin, end, o.crop ? &shuffle_gen : nullptr);
+        std::size_t begin = step * o.batch_size, end = std::min(train_set.size(), begin + o.batch_size);
+        if (o.ranks) {
+            order = o.ranks->batch(epoch, step);
+            begin = 0;
+            end = order.size();
+        }
+        const Tensor<float> images = gather_images(train_set, order, begin, end, crop);
         const std::size_t global_step = (epoch - 1) * steps_per_epoch + step;
         optimizer.set_lr(warmup_factor(global_step, o.warmup_steps) *
                          scheduled_lr(base_lr, o.schedule, o.epochs, steps_per_epoch, global_step));
@@ -217,25 +257,32 @@ EpochStats run_epoch(Classifier& model, optim::SGD& optimizer, const Dataset& tr
                                   std::to_string(steps_per_epoch);
         StepResult r;
         try {
-            r = train_step(model, optimizer, images, gather_labels(train_set, order, begin, end));
+            r = train_step(model, optimizer, images, gather_labels(train_set, order, begin, end), o.ranks);
         } catch (const DivergenceError& e) {
             throw DivergenceError("mnist", e.message() + where + kept);
         } catch (const Error& e) {
             throw ValueError("mnist", std::string("training failed") + where + " (" + e.what() + ")" + kept);
         }
-        summary.step_losses.push_back(r.loss);
-        st.loss_sum += r.loss * double(end - begin);
-        st.correct += r.correct;
-        st.seen += end - begin;
-        st.nfe_f += double(r.nfe_forward);
-        st.nfe_b += double(r.nfe_backward);
-        bar.update(step + 1, {{"loss", st.loss_sum / double(st.seen)},
-                              {"acc", double(st.correct) / double(st.seen)},
-                              {"nfe_f", r.nfe_forward},
-                              {"nfe_b", r.nfe_backward},
-                              {"img/s", double(st.seen) / seconds_since(t0)}});
+        // This step over all ranks: loss sum, correct, examples, NFE forward and backward.
+        std::vector<double> step_sums = {r.loss * double(end - begin), double(r.correct), double(end - begin),
+                                         double(r.nfe_forward), double(r.nfe_backward)};
+        if (o.ranks) step_sums = o.ranks->sum(std::move(step_sums));
+        const double ranks = o.ranks ? double(o.ranks->size()) : 1.0;
+        summary.step_losses.push_back(step_sums[0] / step_sums[2]);
+        st.loss_sum += step_sums[0];
+        st.correct += std::size_t(step_sums[1]);
+        st.seen += std::size_t(step_sums[2]);
+        st.nfe_f += step_sums[3] / ranks;
+        st.nfe_b += step_sums[4] / ranks;
+        if (bar) {
+            bar->update(step + 1, {{"loss", st.loss_sum / double(st.seen)},
+                                   {"acc", double(st.correct) / double(st.seen)},
+                                   {"nfe_f", r.nfe_forward},
+                                   {"nfe_b", r.nfe_backward},
+                                   {"img/s", double(st.seen) / seconds_since(t0)}});
+        }
     }
-    bar.finish();
+    if (bar) bar->finish();
     st.seconds = seconds_since(t0);
     return st;
 }
@@ -265,6 +312,9 @@ TrainSummary train(const TrainOptions& o) {
     if (o.epochs == 0 || o.epochs > std::size_t(kMaxEpochs)) {
         throw ValueError("mnist", "--epochs must be in [1, " + std::to_string(kMaxEpochs) + "]");
     }
+    // With ranks, rank 0 alone prints and writes (folder, log, plots, checkpoint); every rank
+    // reads the checkpoint on --resume. A rank's error ends the job (distributed::run_ranks).
+    const bool root = !o.ranks || o.ranks->is_root();
     const std::string ckpt = o.out + "/checkpoint.npz", log_path = o.out + "/log.csv";
     if (o.resume) {  // before the folder is touched, and before data loading and training
         if (!fs::exists(ckpt)) {
@@ -272,33 +322,46 @@ TrainSummary train(const TrainOptions& o) {
         }
         check_checkpoint(ckpt);
     }
-    examples::prepare_run_folder({.program = "mnist", .path = o.out, .outputs = kOutputs, .resume = o.resume,
-                                  .overwrite = o.overwrite, .can_resume = true});
+    if (root) {
+        examples::prepare_run_folder({.program = "mnist", .path = o.out, .outputs = kOutputs, .resume = o.resume,
+                                      .overwrite = o.overwrite, .can_resume = true});
+    }
     const auto [train_set, test_set] = load_data(o);
     auto model = build(o);
     TrainSummary summary;
     summary.parameters = model->parameter_count();
-    std::printf("model %s: %zu parameters; %s %zu train / %zu test images; batch %zu, lr %g, tol %g%s\n",
-                model_name(o.model), summary.parameters, o.synthetic ? "synthetic" : o.dataset.c_str(),
-                train_set.size(), test_set.size(), o.batch_size, o.lr * double(o.batch_size) / 128.0, o.tol,
-                o.crop ? ", random crop" : "");
+    const std::size_t ranks = o.ranks ? std::size_t(o.ranks->size()) : 1, global_batch = o.batch_size * ranks;
+    const double base_lr = o.lr * double(global_batch) / 128.0;
+    if (root) {
+        const std::string batch = o.ranks ? std::to_string(o.batch_size) + " per rank x " + std::to_string(ranks) +
+                                                " ranks = " + std::to_string(global_batch)
+                                          : std::to_string(o.batch_size);
+        std::printf("model %s: %zu parameters; %s %zu train / %zu test images; batch %s, lr %g, tol %g%s\n",
+                    model_name(o.model), summary.parameters, o.synthetic ? "synthetic" : o.dataset.c_str(),
+                    train_set.size(), test_set.size(), batch.c_str(), base_lr, o.tol, o.crop ? ", random crop" : "");
+    }
 
-    const double base_lr = o.lr * double(o.batch_size) / 128.0;
     optim::SGD optimizer(model->parameters(), {.lr = base_lr, .momentum = 0.9});
-    if (o.resume) resume_from(*model, optimizer, ckpt, log_path);
+    if (o.resume) resume_from(*model, optimizer, ckpt, log_path, root);
+    if (o.ranks) o.ranks->attach(*model);
     long saved_epochs = o.resume ? model->epochs_done() : -1;  // what checkpoint.npz holds; -1: none
-    auto rows = o.resume ? read_log(log_path) : std::vector<std::vector<double>>{};
-    util::CsvLog log(log_path, log_columns(), /*append=*/o.resume && fs::exists(log_path));
+    auto rows = o.resume && root ? read_log(log_path) : std::vector<std::vector<double>>{};
+    std::optional<util::CsvLog> log;
+    if (root) log.emplace(log_path, log_columns(), /*append=*/o.resume && fs::exists(log_path));
 
-    const std::size_t steps_per_epoch =
-        std::min((train_set.size() + o.batch_size - 1) / o.batch_size, o.max_steps ? o.max_steps : SIZE_MAX);
+    std::size_t steps_per_epoch = (train_set.size() + o.batch_size - 1) / o.batch_size;
+    if (o.ranks) {
+        o.ranks->shard(train_set.size(), o.batch_size, o.seed);
+        steps_per_epoch = o.ranks->steps_per_epoch();
+    }
+    steps_per_epoch = std::min(steps_per_epoch, o.max_steps ? o.max_steps : SIZE_MAX);
     for (std::size_t epoch = std::size_t(model->epochs_done()) + 1; epoch <= o.epochs; ++epoch) {
         const std::string kept = kept_clause(ckpt, saved_epochs);
         const EpochStats st =
             run_epoch(*model, optimizer, train_set, o, epoch, steps_per_epoch, base_lr, kept, summary);
         EvalResult test;
         try {
-            test = evaluate(*model, test_set, std::max<std::size_t>(o.batch_size, 128), true);
+            test = evaluate(*model, test_set, std::max<std::size_t>(o.batch_size, 128), true, o.ranks);
         } catch (const Error& e) {
             throw ValueError("mnist", "the test evaluation after epoch " + std::to_string(epoch) + " failed (" +
                                           e.what() + ")" + kept);
@@ -313,20 +376,23 @@ TrainSummary train(const TrainOptions& o) {
                                    double(st.correct) / seen, test.loss,       test.accuracy,
                                    st.nfe_f / steps,   st.nfe_b / steps,       test.nfe,
                                    st.seconds,         seen / st.seconds,      test.seconds};
-        log.row(row);  // before the checkpoint: see Note [Log and checkpoint]
+        if (root) log->row(row);  // before the checkpoint: see Note [Log and checkpoint]
         model->set_epochs_done(long(epoch));
         if (auto bad = examples::first_nonfinite_entry(nn::state_dict(*model))) {  // never a NaN checkpoint
             throw DivergenceError("mnist", "after epoch " + std::to_string(epoch) + ", " + *bad + kept);
         }
-        nn::save(*model, optimizer, ckpt);
+        if (root) {
+            nn::save(*model, optimizer, ckpt);
+            rows.push_back(row);
+            draw_plots(rows, o.out);
+            std::printf("epoch %zu: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%% (%zu images) | NFE fwd %.1f "
+                        "bwd %.1f test %.1f | %.1f s (%.0f img/s), test %.1f s\n",
+                        epoch, st.loss_sum / seen, 100.0 * double(st.correct) / seen, test.loss,
+                        100.0 * test.accuracy, test.n, st.nfe_f / steps, st.nfe_b / steps, test.nfe, st.seconds,
+                        seen / st.seconds, test.seconds);
+            std::fflush(stdout);
+        }
         saved_epochs = long(epoch);
-        rows.push_back(row);
-        draw_plots(rows, o.out);
-        std::printf("epoch %zu: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%% (%zu images) | NFE fwd %.1f "
-                    "bwd %.1f test %.1f | %.1f s (%.0f img/s), test %.1f s\n",
-                    epoch, st.loss_sum / seen, 100.0 * double(st.correct) / seen, test.loss, 100.0 * test.accuracy,
-                    test.n, st.nfe_f / steps, st.nfe_b / steps, test.nfe, st.seconds, seen / st.seconds, test.seconds);
-        std::fflush(stdout);
         summary.train_loss.push_back(st.loss_sum / seen);
         summary.last_test = test;
         summary.last_epoch_seconds = st.seconds;

@@ -54,6 +54,10 @@ public:
 
     int rank() const { return rank_; }
     int size() const { return size_; }
+    /// Ranks on this machine (sharing its memory) and this one's place among them: a program
+    /// gives each about cores / local_size() threads.
+    int local_size() const { return local_size_; }
+    int local_rank() const { return local_rank_; }
     /// Rank 0: the one that prints, logs and writes files.
     bool is_root() const { return rank_ == 0; }
     double timeout() const { return timeout_; }
@@ -71,6 +75,8 @@ public:
 private:
     int rank_ = 0;
     int size_ = 1;
+    int local_rank_ = 0;
+    int local_size_ = 1;
     double timeout_ = 0;
 };
 

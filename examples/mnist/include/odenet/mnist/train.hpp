@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "odenet/mnist/models.hpp"
+#include "odenet/mnist/ranks.hpp"
 #include "odenet/core/random.hpp"
 #include "odenet/optim/optimizer.hpp"
 
@@ -56,8 +57,10 @@ struct StepResult {
 /// One SGD step: forward, cross-entropy, backward, optimizer step. Throws DivergenceError
 /// ("the loss became nan", "the gradient of '7.weight' holds inf at ...") before the step when the
 /// loss or a gradient is non-finite, and after it when a parameter became non-finite.
+/// With `ranks`, the gradient is the global batch's (Ranks::backward), and this rank's batch may be
+/// empty (a short last step): it then only takes part in the averaging and the update.
 StepResult train_step(Classifier& model, optim::Optimizer& optimizer, const Tensor<float>& images,
-                      const std::vector<std::size_t>& labels);
+                      const std::vector<std::size_t>& labels, Ranks* ranks = nullptr);
 
 struct EvalResult {
     double accuracy = 0;  ///< in [0, 1]
@@ -66,8 +69,10 @@ struct EvalResult {
     double seconds = 0;
     std::size_t n = 0;
 };
-/// Accuracy over the whole dataset without recording a graph.
-EvalResult evaluate(Classifier& model, const Dataset& data, std::size_t batch_size, bool progress = false);
+/// Accuracy over the whole dataset without recording a graph. With `ranks`, each rank evaluates a
+/// contiguous slice of it and the results are summed (every rank returns the whole set's).
+EvalResult evaluate(Classifier& model, const Dataset& data, std::size_t batch_size, bool progress = false,
+                    Ranks* ranks = nullptr);
 
 /// The most epochs a run may ask for (--epochs) or a checkpoint may record (epochs_done).
 inline constexpr long kMaxEpochs = 100000;
@@ -94,6 +99,9 @@ struct TrainOptions {
     bool overwrite = false;       ///< replace the run in `out`; without it or resume, an occupied `out` is refused
     bool synthetic = false;       ///< train and test on synthetic_digits (no files needed)
     std::size_t max_steps = 0;    ///< stop each epoch after this many steps (0 = all)
+    /// --distributed: this process's place among the ranks (null: one process). batch_size is
+    /// then per rank, the global batch batch_size × ranks, and lr is scaled by global batch / 128.
+    Ranks* ranks = nullptr;
 };
 
 /// The learning rate of step `step` (0-based, counted over all epochs) of a run of `epochs`
