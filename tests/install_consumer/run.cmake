@@ -14,6 +14,8 @@
 #      header and the PNG signature;
 #   4. hide the installed util targets file, as in an odenet built with ODENET_BUILD_UTIL=OFF,
 #      and check that find_package(odenet REQUIRED COMPONENTS util) then fails with our message;
+#   6. when odenet::distributed was built (MPIEXEC given): configure a consumer that asks for it,
+#      build it and run it on 2 ranks under MPIEXEC;
 #   5. with a FindPNG module that fails when run, check that find_package(odenet REQUIRED
 #      COMPONENTS ode) configures (it must not look for util's packages) and that asking for util
 #      does look for PNG (so that the first check can see something).
@@ -228,3 +230,21 @@ if(rc EQUAL 0 OR NOT output MATCHES "install test: PNG was looked for")
                       "should have stopped in it, or the ode-only check sees nothing; it gave (${rc}):\n${output}")
 endif()
 message(STATUS "install test: find_package(odenet REQUIRED COMPONENTS ode) does not look for PNG; COMPONENTS util does")
+
+# 6. The distributed component, where it was built: found, linked and run on 2 ranks.
+if(NOT "${MPIEXEC}" STREQUAL "")
+  file(GLOB distributed_targets ${prefix}/*/cmake/odenet/odenet-distributedTargets.cmake)
+  if(NOT distributed_targets)
+    message(FATAL_ERROR "install test: odenet::distributed was built but no odenet-distributedTargets.cmake is under ${prefix}")
+  endif()
+  run("configure a distributed consumer" ${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build-distributed
+      ${configure_args} -DCONSUMER_DISTRIBUTED=ON)
+  run("build the distributed consumer" ${CMAKE_COMMAND} --build ${WORK_DIR}/build-distributed --config ${CONFIG})
+  separate_arguments(mpiexec_flags UNIX_COMMAND "${MPIEXEC_FLAGS}")
+  run("run the distributed consumer on 2 ranks" ${MPIEXEC} -n 2 ${mpiexec_flags}
+      ${WORK_DIR}/build-distributed/distributed_consumer)
+  message("${step_output}")
+  if(NOT step_output MATCHES "distributed_consumer: 2 ranks: OK")
+    message(FATAL_ERROR "install test: the distributed consumer did not report OK")
+  endif()
+endif()
