@@ -13,7 +13,7 @@ namespace {
 
 std::vector<double> reduce(const World& world, std::vector<double> values, MPI_Op op, const std::string& what) {
     MPI_Request request;
-    detail::check(MPI_Iallreduce(MPI_IN_PLACE, values.data(), int(values.size()), MPI_DOUBLE, op, MPI_COMM_WORLD,
+    detail::check(MPI_Iallreduce(MPI_IN_PLACE, values.data(), detail::count(values.size(), what), MPI_DOUBLE, op, MPI_COMM_WORLD,
                                  &request),
                   what);
     detail::wait(world, request, what);
@@ -64,7 +64,7 @@ void broadcast_dtype(const World& world, const std::vector<std::pair<std::string
         }
     }
     MPI_Request request;
-    detail::check(MPI_Ibcast(flat.data(), int(total), detail::datatype<T>(), 0, MPI_COMM_WORLD, &request), what);
+    detail::check(MPI_Ibcast(flat.data(), detail::count(total, what), detail::datatype<T>(), 0, MPI_COMM_WORLD, &request), what);
     detail::wait(world, request, what);
     if (world.is_root()) return;
     std::size_t at = 0;
@@ -103,7 +103,7 @@ void check_same(const World& world, const std::string& description, const std::s
     length = sum(world, length, what);
     root_text.resize(std::size_t(length));
     MPI_Request request;
-    detail::check(MPI_Ibcast(root_text.data(), int(length), MPI_CHAR, 0, MPI_COMM_WORLD, &request), what);
+    detail::check(MPI_Ibcast(root_text.data(), detail::count(std::size_t(length), what), MPI_CHAR, 0, MPI_COMM_WORLD, &request), what);
     detail::wait(world, request, what);
     const std::string root(root_text.begin(), root_text.end());
     if (root == description) {

@@ -128,7 +128,7 @@ void GradientAverager::State::launch(Bucket& b) {
             buf[b.elements] = T(weight);
             const std::string what = "distributed::GradientAverager (bucket " +
                                      std::to_string(&b - buckets.data()) + ")";
-            detail::check(MPI_Iallreduce(MPI_IN_PLACE, buf.data(), int(buf.size()), detail::datatype<T>(), MPI_SUM,
+            detail::check(MPI_Iallreduce(MPI_IN_PLACE, buf.data(), detail::count(buf.size(), what), detail::datatype<T>(), MPI_SUM,
                                          MPI_COMM_WORLD, &b.request),
                           what);
             stats.bytes += buf.size() * sizeof(T);

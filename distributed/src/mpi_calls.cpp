@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <sstream>
 #include <thread>
 
@@ -15,14 +16,25 @@ void check(int rc, const std::string& where) {
     throw CommunicationError(where, std::string(text, std::size_t(length)));
 }
 
+int count(std::size_t n, const std::string& what) {
+    if (n > std::size_t(std::numeric_limits<int>::max())) {
+        throw ValueError(what, std::to_string(n) + " elements in one MPI call; MPI counts stop at " +
+                                   std::to_string(std::numeric_limits<int>::max()) + " (use smaller buckets)");
+    }
+    return int(n);
+}
+
 void wait(const World& world, MPI_Request& request, const std::string& what) {
     using clock = std::chrono::steady_clock;
     const auto start = clock::now();
     const auto deadline = start + std::chrono::duration<double>(world.timeout());
-    // Spin first: in a training step the other ranks are usually there within microseconds.
-    // Then sleep between polls, so that a rank waiting for a slow one leaves it the core.
+    // Poll without sleeping for the first 100 ms, yielding the core between polls: MPI moves a
+    // non-blocking transfer forward only inside calls like MPI_Test, so a sleeping waiter would
+    // delay every round of a large all-reduce, and in a training step the other ranks are
+    // usually there within milliseconds. After that, sleep between polls (up to 1 ms), so that a
+    // rank waiting for a slow one leaves it the core.
     auto pause = std::chrono::microseconds(0);
-    for (long polls = 0;; ++polls) {
+    while (true) {
         int done = 0;
         check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what);
         if (done) return;
@@ -34,7 +46,10 @@ void wait(const World& world, MPI_Request& request, const std::string& what) {
                                          " s for the other ranks; one of them is stuck, or has failed without "
                                          "ending the job (WorldOptions::timeout_seconds sets the limit)");
         }
-        if (now - start < std::chrono::milliseconds(2)) continue;
+        if (now - start < std::chrono::milliseconds(100)) {
+            std::this_thread::yield();
+            continue;
+        }
         pause = std::min(std::chrono::microseconds(1000), pause + std::chrono::microseconds(20));
         std::this_thread::sleep_for(pause);
     }

@@ -16,6 +16,9 @@ void check(int rc, const std::string& where);
 /// TimeoutError naming `what` and this rank once the world's timeout has passed.
 void wait(const World& world, MPI_Request& request, const std::string& what);
 
+/// `n` elements as MPI's int count; ValueError naming `what` past INT_MAX (MPI counts are int).
+int count(std::size_t n, const std::string& what);
+
 /// MPI's datatype for a float32 or float64 buffer.
 template <class T>
 MPI_Datatype datatype() {
