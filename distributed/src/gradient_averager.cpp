@@ -36,6 +36,7 @@ struct GradientAverager::State {
     AveragerOptions options;
     std::vector<Bucket> buckets;
     std::vector<std::size_t> bucket_of;  // parameter -> bucket
+    std::vector<std::size_t> slot_of;    // parameter -> its place in the bucket
     std::vector<char> packed;            // parameter -> packed this step
     std::unordered_map<const VarImpl*, std::size_t> index_of;
     std::size_t next_launch = 0;         // buckets start in index order on every rank
@@ -57,6 +58,7 @@ struct GradientAverager::State {
 void GradientAverager::State::build_buckets() {
     // Reverse registration order: backward finishes the last layers' gradients first.
     bucket_of.assign(params.size(), 0);
+    slot_of.assign(params.size(), 0);
     std::vector<long> open = {-1, -1};  // the bucket being filled, per dtype
     std::vector<std::size_t> open_bytes = {0, 0};
     for (std::size_t k = params.size(); k-- > 0;) {
@@ -70,6 +72,7 @@ void GradientAverager::State::build_buckets() {
             open_bytes[d] = 0;
         }
         Bucket& b = buckets[std::size_t(open[d])];
+        slot_of[k] = b.params.size();
         b.params.push_back(k);
         b.offsets.push_back(b.elements);
         b.elements += v.numel();
@@ -100,7 +103,7 @@ void GradientAverager::State::pack(std::size_t i) {
     if (packed[i]) return;
     packed[i] = 1;
     Bucket& b = buckets[bucket_of[i]];
-    const std::size_t slot = std::size_t(std::find(b.params.begin(), b.params.end(), i) - b.params.begin());
+    const std::size_t slot = slot_of[i];
     const Var& grad = params[i].second.grad();
     std::visit(
         [&](auto& buf) {
