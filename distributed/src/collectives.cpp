@@ -20,13 +20,6 @@ std::vector<double> reduce(const World& world, std::vector<double> values, MPI_O
     return values;
 }
 
-// FNV-1a: a fingerprint of a description, compared across ranks by its minimum and maximum.
-std::uint64_t fingerprint(const std::string& text) {
-    std::uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
-    return h;
-}
-
 // Descriptions are lists of "; "-separated entries; the first entry that differs, or the whole.
 std::string first_difference(const std::string& mine, const std::string& root) {
     std::size_t a = 0, b = 0;
@@ -93,7 +86,7 @@ std::vector<double> max(const World& world, std::vector<double> values, const st
 void check_same(const World& world, const std::string& description, const std::string& what) {
     if (world.size() == 1) return;
     // Both halves of the 64-bit fingerprint, as exact doubles: min == max on every rank iff equal.
-    const std::uint64_t h = fingerprint(description);
+    const std::uint64_t h = detail::fingerprint(description.data(), description.size());
     const double hi = double(h >> 32), lo = double(h & 0xffffffffu);
     const auto top = max(world, {hi, lo, -hi, -lo}, what);
     if (top[0] == -top[2] && top[1] == -top[3]) return;
@@ -107,7 +100,7 @@ void check_same(const World& world, const std::string& description, const std::s
     detail::wait(world, request, what);
     const std::string root(root_text.begin(), root_text.end());
     if (root == description) {
-        throw ValueError(what, world.name() + " agrees with rank 0, but another rank does not (its own error names it)");
+        throw ValueError(what, "another rank differs from rank 0 (" + world.name() + "); its own error names the difference");
     }
     throw ValueError(what, world.name() + " differs from rank 0: " + first_difference(description, root));
 }

@@ -1,5 +1,6 @@
 #include "odenet/distributed/distributed_sampler.hpp"
 
+#include <limits>
 #include <numeric>
 #include <string>
 
@@ -13,6 +14,10 @@ DistributedSampler::DistributedSampler(SamplerOptions options) : options_(option
     if (options.dataset_size == 0) throw ValueError(where, "dataset_size is 0: there is nothing to sample");
     if (options.batch_size == 0) throw ValueError(where, "batch_size is 0; it must be at least 1");
     if (options.ranks < 1) throw ValueError(where, "ranks is " + std::to_string(options.ranks) + "; it must be at least 1");
+    if (options.batch_size > std::numeric_limits<std::size_t>::max() / std::size_t(options.ranks)) {
+        throw ValueError(where, "batch_size " + std::to_string(options.batch_size) + " times " +
+                                    std::to_string(options.ranks) + " ranks overflows the global batch");
+    }
     if (options.rank < 0 || options.rank >= options.ranks) {
         throw ValueError(where, "rank is " + std::to_string(options.rank) + "; it must be in [0, " +
                                     std::to_string(options.ranks) + ")");

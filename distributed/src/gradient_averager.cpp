@@ -206,6 +206,17 @@ GradientAverager::GradientAverager(const World& world, std::vector<std::pair<std
         layout += name + " " + shape_str(v.shape()) + " " + dtype_name(v.dtype()) + "; ";
     }
     check_same(world, layout, std::string(where) + ": the parameters");
+    // Ranks that start from different weights would each train their own model, averaging
+    // gradients taken at different points, and nothing else would notice.
+    std::string values;
+    for (const auto& [name, v] : s_->params) {
+        const std::uint64_t h = v.value().visit(
+            [](const auto& t) { return detail::fingerprint(t.data(), t.size() * sizeof(*t.data())); });
+        values += name + " (values " + std::to_string(h) + "); ";
+    }
+    check_same(world, values,
+               std::string(where) + ": the parameters' values (every rank must start from rank 0's weights: "
+                                    "call distributed::broadcast_module first)");
     s_->build_buckets();
 }
 

@@ -16,6 +16,13 @@ void check(int rc, const std::string& where) {
     throw CommunicationError(where, std::string(text, std::size_t(length)));
 }
 
+std::uint64_t fingerprint(const void* data, std::size_t bytes) {
+    std::uint64_t h = 1469598103934665603ull;
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < bytes; ++i) h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
 int count(std::size_t n, const std::string& what) {
     if (n > std::size_t(std::numeric_limits<int>::max())) {
         throw ValueError(what, std::to_string(n) + " elements in one MPI call; MPI counts stop at " +

@@ -3,6 +3,8 @@
 // non-blocking request for at most the world's timeout (Note [Failing ranks] in world.hpp).
 #include <mpi.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "odenet/distributed/world.hpp"
@@ -18,6 +20,9 @@ void wait(const World& world, MPI_Request& request, const std::string& what);
 
 /// `n` elements as MPI's int count; ValueError naming `what` past INT_MAX (MPI counts are int).
 int count(std::size_t n, const std::string& what);
+
+/// FNV-1a of `bytes` bytes: how ranks compare descriptions and values without sending them.
+std::uint64_t fingerprint(const void* data, std::size_t bytes);
 
 /// MPI's datatype for a float32 or float64 buffer.
 template <class T>

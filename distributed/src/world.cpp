@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <sstream>
 
 #include "mpi_calls.hpp"
 
@@ -16,8 +17,9 @@ std::atomic<bool> world_exists{false};
 namespace {
 double checked_timeout(double seconds) {
     if (!(std::isfinite(seconds) && seconds > 0)) {
-        throw ValueError("distributed::World", "the timeout is " + std::to_string(seconds) +
-                                                   " s; it must be a positive number of seconds");
+        std::ostringstream text;
+        text << "the timeout is " << seconds << " s; it must be a finite number of seconds > 0";
+        throw ValueError("distributed::World", text.str());
     }
     return seconds;
 }
@@ -27,8 +29,14 @@ World::World(WorldOptions options) : timeout_(checked_timeout(options.timeout_se
     if (world_exists.exchange(true)) {
         throw ValueError("distributed::World", "a World exists already; a process has one (MPI starts once)");
     }
-    int initialized = 0;
+    int initialized = 0, finalized = 0;
     MPI_Initialized(&initialized);
+    MPI_Finalized(&finalized);
+    if (finalized) {
+        world_exists = false;
+        throw ValueError("distributed::World", "MPI was finalised when the previous World ended, and cannot start "
+                                               "again; make one World for the whole run");
+    }
     if (!initialized) {
         int provided = 0;
         const int rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);

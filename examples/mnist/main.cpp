@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -42,7 +43,14 @@ void report_training(const mn::TrainOptions& o, const std::string& model) {
 #ifdef ODENET_WITH_DISTRIBUTED
 // One rank of `mpiexec -n N mnist --distributed`: an error on any rank ends every rank, naming it.
 int train_distributed(mn::TrainOptions o, const std::string& model, int threads) {
-    odenet::distributed::World world;
+    std::optional<odenet::distributed::World> started;
+    try {
+        started.emplace();
+    } catch (const odenet::Error& e) {  // MPI did not start: no ranks to end yet
+        std::fprintf(stderr, "mnist: --distributed: %s\n", e.what());
+        return 1;
+    }
+    const odenet::distributed::World& world = *started;
     return odenet::distributed::run_ranks(world, "mnist", [&] {
         // The ranks on one machine share its cores (without --threads).
         const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
@@ -50,8 +58,9 @@ int train_distributed(mn::TrainOptions o, const std::string& model, int threads)
         auto ranks = mn::mpi_ranks(world);
         o.ranks = ranks.get();
         if (world.is_root()) {
-            std::printf("odenet %s, BLAS: %s; %d ranks, %d thread(s) each\n", ODENET_VERSION_STRING,
-                        odenet::blas_summary().c_str(), world.size(), odenet::num_threads());
+            std::printf("odenet %s, BLAS: %s; %d rank%s, %d thread%s each\n", ODENET_VERSION_STRING,
+                        odenet::blas_summary().c_str(), world.size(), world.size() == 1 ? "" : "s",
+                        odenet::num_threads(), odenet::num_threads() == 1 ? "" : "s");
         }
         report_training(o, model);
         return 0;

@@ -334,7 +334,7 @@ TrainSummary train(const TrainOptions& o) {
     const double base_lr = o.lr * double(global_batch) / 128.0;
     if (root) {
         const std::string batch = o.ranks ? std::to_string(o.batch_size) + " per rank x " + std::to_string(ranks) +
-                                                " ranks = " + std::to_string(global_batch)
+                                                (ranks == 1 ? " rank = " : " ranks = ") + std::to_string(global_batch)
                                           : std::to_string(o.batch_size);
         std::printf("model %s: %zu parameters; %s %zu train / %zu test images; batch %s, lr %g, tol %g%s\n",
                     model_name(o.model), summary.parameters, o.synthetic ? "synthetic" : o.dataset.c_str(),

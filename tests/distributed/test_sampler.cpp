@@ -103,4 +103,6 @@ TEST_CASE("sampler: bad options are refused by name") {
     CHECK_THROWS_WITH_AS(DistributedSampler({.dataset_size = 5, .rank = 2, .ranks = 2}),
                          doctest::Contains("rank is 2; it must be in [0, 2)"), ValueError);
     CHECK_THROWS_WITH_AS(DistributedSampler({.dataset_size = 5, .ranks = 0}), doctest::Contains("ranks is 0"), ValueError);
+    CHECK_THROWS_WITH_AS(DistributedSampler({.dataset_size = 5, .batch_size = std::size_t(1) << 63, .ranks = 2}),
+                         doctest::Contains("overflows the global batch"), ValueError);
 }

@@ -59,12 +59,24 @@ TEST_CASE("broadcast and GradientAverager refuse models that differ between rank
         CHECK_THROWS_WITH_AS(dist::broadcast(world, tensors), doctest::Contains("rank 1 of 2 differs from rank 0: 'differs (4, 2) float64' where rank 0 has 'differs (3, 2) float64'"),
                              ValueError);
     } else {
-        CHECK_THROWS_WITH_AS(dist::broadcast(world, tensors), doctest::Contains("another rank does not"), ValueError);
+        CHECK_THROWS_WITH_AS(dist::broadcast(world, tensors), doctest::Contains("another rank differs from rank 0 (rank 0 of 2)"), ValueError);
     }
     CHECK_THROWS_AS(dist::GradientAverager(world, tensors), ValueError);
     CHECK_THROWS_WITH_AS(dist::GradientAverager(world, {}), doctest::Contains("no parameters"), ValueError);
     CHECK_THROWS_WITH_AS(dist::GradientAverager(world, {{"w", same.weight}}, {.bucket_bytes = 0}),
                          doctest::Contains("bucket_bytes is 0"), ValueError);
+    world.barrier();
+}
+
+TEST_CASE("GradientAverager refuses ranks whose weights differ, naming broadcast_module; a second World is refused") {
+    const auto& world = test::the_world();
+    manual_seed(500 + std::uint64_t(world.rank()));
+    nn::Linear layer(3, 2);
+    CHECK_THROWS_WITH_AS(dist::GradientAverager(world, layer.named_parameters()),
+                         doctest::Contains("broadcast_module"), ValueError);
+    dist::broadcast_module(world, layer);
+    CHECK_NOTHROW(dist::GradientAverager(world, layer.named_parameters()));
+    CHECK_THROWS_WITH_AS(dist::World(), doctest::Contains("a World exists already"), ValueError);
     world.barrier();
 }
 

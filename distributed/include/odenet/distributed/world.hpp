@@ -16,6 +16,10 @@
 //    the job too, as the others time out.
 // MPI calls return their errors (MPI_ERRORS_RETURN) and become CommunicationError, never a
 // silent abort without a message.
+// What neither rule can see: every rank must make the same collective calls in the same order.
+// A rank that returns normally while the others still call collectives leaves them waiting the
+// full timeout (600 s by default); calls that differ in size fail with MPI's error (such as
+// MPI_ERR_TRUNCATE); calls alike in kind and size but meant differently are not detected.
 #include <functional>
 #include <string>
 
@@ -44,8 +48,10 @@ struct WorldOptions {
 class World {
 public:
     /// Initialises MPI (once per process; MPI_THREAD_FUNNELED: only the thread that made the
-    /// World calls MPI, odenet's pool threads never do). ValueError when a World exists already
-    /// or timeout_seconds is not a positive number; CommunicationError when MPI fails to start.
+    /// World calls MPI, odenet's pool threads never do). ValueError when a World exists already,
+    /// when an earlier one has ended (MPI cannot start twice), or when timeout_seconds is not a
+    /// finite number > 0; CommunicationError when MPI fails to start. These come before there are
+    /// ranks to end: catch them around the constructor, not in run_ranks.
     explicit World(WorldOptions options = {});
     /// Finalises MPI. Every rank must get here: a rank that throws goes through run_ranks.
     ~World();
