@@ -235,6 +235,7 @@ void GradientAverager::backward(const Var& loss, std::size_t examples) {
                                            s_->pack(it->second);
                                            s_->launch_ready();
                                        }});
+        s_->stats.started_during_backward += s_->next_launch;
     } else {
         odenet::backward(loss);
     }

@@ -163,6 +163,29 @@ TEST_CASE("equal with a short last batch split 2/3, and with a rank that has no 
     CHECK(compare({.n = 9}) <= 1e-12);      // steps of 8 and 1: rank 0 has none in the second
 }
 
+TEST_CASE("with small buckets, all-reduces start while backward runs; without overlap, none do") {
+    const auto& world = test::the_world();
+    manual_seed(7);
+    Model model(ode::Grad::adjoint);
+    dist::broadcast_module(world, model);
+    const Data data = make_data(8);
+    const std::vector<std::size_t> mine = {std::size_t(world.rank()) * 4, std::size_t(world.rank()) * 4 + 1};
+    for (bool overlap : {true, false}) {
+        dist::GradientAverager averager(world, model.named_parameters(), {.bucket_bytes = 64, .overlap = overlap});
+        model.zero_grad();
+        averager.backward(loss_of(model, data, mine, Dtype::float64), mine.size());
+        CAPTURE(overlap);
+        CHECK(averager.bucket_count() > 3);
+        CHECK(averager.stats().allreduce_calls == averager.bucket_count());
+        // The output layer's buckets are complete long before the ODE block's adjoint has run.
+        if (overlap) {
+            CHECK(averager.stats().started_during_backward >= 2);
+        } else {
+            CHECK(averager.stats().started_during_backward == 0);
+        }
+    }
+}
+
 TEST_CASE("equal with many small buckets, without overlap, and through checkpointed and direct gradients") {
     CHECK(compare({.averager = {.bucket_bytes = 64}}) <= 1e-12);
     CHECK(compare({.averager = {.overlap = false}}) <= 1e-12);

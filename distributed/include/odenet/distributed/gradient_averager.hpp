@@ -44,6 +44,7 @@ struct AveragerOptions {
 struct AveragerStats {
     std::size_t steps = 0;
     std::size_t allreduce_calls = 0;
+    std::size_t started_during_backward = 0;  ///< all-reduces started before backward returned
     std::size_t bytes = 0;        ///< per rank, sent into the all-reduces
     /// Time in backward()/average() waiting for the all-reduces to complete after backward: the
     /// transfer and any wait for slower ranks (a rank whose shard took longer to solve).
