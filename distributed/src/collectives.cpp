@@ -35,10 +35,6 @@ std::string first_difference(const std::string& mine, const std::string& root) {
     return "nothing where rank 0 has '" + root.substr(b) + "'";
 }
 
-std::string describe(const std::string& name, const Var& v) {
-    return name + " " + shape_str(v.shape()) + " " + dtype_name(v.dtype());
-}
-
 template <class T>
 void broadcast_dtype(const World& world, const std::vector<std::pair<std::string, Var>>& tensors,
                      const std::string& what) {
@@ -106,12 +102,7 @@ void check_same(const World& world, const std::string& description, const std::s
 }
 
 void broadcast(const World& world, const std::vector<std::pair<std::string, Var>>& tensors, const std::string& what) {
-    std::string layout;
-    for (const auto& [name, v] : tensors) {
-        if (!v.defined()) throw ValueError(what, "tensor '" + name + "' is undefined");
-        layout += describe(name, v) + "; ";
-    }
-    check_same(world, layout, what);
+    check_same(world, detail::layout(tensors, what), what);
     if (world.size() == 1) return;
     broadcast_dtype<float>(world, tensors, what);
     broadcast_dtype<double>(world, tensors, what);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <unordered_map>
 #include <variant>
 
@@ -24,8 +23,8 @@ struct Bucket {
     std::size_t elements = 0;          // gradient elements; the weight is at [elements]
     std::variant<std::vector<float>, std::vector<double>> buffer;
     std::size_t packed = 0;            // parameters packed this step
-    bool launched = false;
     MPI_Request request = MPI_REQUEST_NULL;
+    std::string what;                  // how errors name it: "distributed::GradientAverager (bucket k of n)"
 };
 
 }  // namespace
@@ -80,6 +79,8 @@ void GradientAverager::State::build_buckets() {
         bucket_of[k] = std::size_t(open[d]);
     }
     for (Bucket& b : buckets) {
+        b.what = "distributed::GradientAverager (bucket " + std::to_string(&b - buckets.data()) + " of " +
+                 std::to_string(buckets.size()) + ")";
         const std::size_t n = b.elements + 1 + b.params.size();
         if (b.dtype == Dtype::float32) {
             b.buffer = std::vector<float>(n);
@@ -93,10 +94,7 @@ void GradientAverager::State::begin_step(std::size_t examples) {
     weight = double(examples);
     packed.assign(params.size(), 0);
     next_launch = 0;
-    for (Bucket& b : buckets) {
-        b.packed = 0;
-        b.launched = false;
-    }
+    for (Bucket& b : buckets) b.packed = 0;
 }
 
 void GradientAverager::State::pack(std::size_t i) {
@@ -129,15 +127,12 @@ void GradientAverager::State::launch(Bucket& b) {
         [&](auto& buf) {
             using T = typename std::decay_t<decltype(buf)>::value_type;
             buf[b.elements] = T(weight);
-            const std::string what = "distributed::GradientAverager (bucket " +
-                                     std::to_string(&b - buckets.data()) + ")";
-            detail::check(MPI_Iallreduce(MPI_IN_PLACE, buf.data(), detail::count(buf.size(), what), detail::datatype<T>(), MPI_SUM,
-                                         MPI_COMM_WORLD, &b.request),
-                          what);
+            detail::check(MPI_Iallreduce(MPI_IN_PLACE, buf.data(), detail::count(buf.size(), b.what),
+                                         detail::datatype<T>(), MPI_SUM, MPI_COMM_WORLD, &b.request),
+                          b.what);
             stats.bytes += buf.size() * sizeof(T);
         },
         b.buffer);
-    b.launched = true;
     ++stats.allreduce_calls;
 }
 
@@ -149,7 +144,7 @@ void GradientAverager::State::launch_ready() {
     for (std::size_t k = 0; k < next_launch; ++k) {
         if (buckets[k].request == MPI_REQUEST_NULL) continue;
         int done = 0;
-        detail::check(MPI_Test(&buckets[k].request, &done, MPI_STATUS_IGNORE), "distributed::GradientAverager");
+        detail::check(MPI_Test(&buckets[k].request, &done, MPI_STATUS_IGNORE), buckets[k].what);
     }
 }
 
@@ -182,11 +177,7 @@ void GradientAverager::State::finish() {
     for (std::size_t i = 0; i < params.size(); ++i) pack(i);  // parameters backward never reached
     launch_ready();
     const auto t0 = std::chrono::steady_clock::now();
-    for (std::size_t k = 0; k < buckets.size(); ++k) {
-        detail::wait(world, buckets[k].request,
-                     "distributed::GradientAverager (bucket " + std::to_string(k) + " of " +
-                         std::to_string(buckets.size()) + ")");
-    }
+    for (Bucket& b : buckets) detail::wait(world, b.request, b.what);
     stats.wait_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     for (Bucket& b : buckets) unpack(b);
     ++stats.steps;
@@ -198,14 +189,8 @@ GradientAverager::GradientAverager(const World& world, std::vector<std::pair<std
     const char* where = "distributed::GradientAverager";
     if (s_->params.empty()) throw ValueError(where, "no parameters to average");
     if (options.bucket_bytes == 0) throw ValueError(where, "bucket_bytes is 0; it must be at least 1");
-    std::string layout;
-    for (std::size_t i = 0; i < s_->params.size(); ++i) {
-        const auto& [name, v] = s_->params[i];
-        if (!v.defined()) throw ValueError(where, "parameter '" + name + "' is undefined");
-        s_->index_of.emplace(v.impl(), i);
-        layout += name + " " + shape_str(v.shape()) + " " + dtype_name(v.dtype()) + "; ";
-    }
-    check_same(world, layout, std::string(where) + ": the parameters");
+    check_same(world, detail::layout(s_->params, where), std::string(where) + ": the parameters");
+    for (std::size_t i = 0; i < s_->params.size(); ++i) s_->index_of.emplace(s_->params[i].second.impl(), i);
     // Ranks that start from different weights would each train their own model, averaging
     // gradients taken at different points, and nothing else would notice.
     std::string values;

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <thread>
 
+#include "odenet/core/tensor.hpp"
+
 namespace odenet::distributed::detail {
 
 void check(int rc, const std::string& where) {
@@ -14,6 +16,15 @@ void check(int rc, const std::string& where) {
     int length = 0;
     MPI_Error_string(rc, text, &length);
     throw CommunicationError(where, std::string(text, std::size_t(length)));
+}
+
+std::string layout(const std::vector<std::pair<std::string, Var>>& tensors, const std::string& what) {
+    std::string text;
+    for (const auto& [name, v] : tensors) {
+        if (!v.defined()) throw ValueError(what, "tensor '" + name + "' is undefined");
+        text += name + " " + shape_str(v.shape()) + " " + dtype_name(v.dtype()) + "; ";
+    }
+    return text;
 }
 
 std::uint64_t fingerprint(const void* data, std::size_t bytes) {

@@ -6,6 +6,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include "odenet/autodiff/var.hpp"
 
 #include "odenet/distributed/world.hpp"
 
@@ -20,6 +24,10 @@ void wait(const World& world, MPI_Request& request, const std::string& what);
 
 /// `n` elements as MPI's int count; ValueError naming `what` past INT_MAX (MPI counts are int).
 int count(std::size_t n, const std::string& what);
+
+/// "name (shape) dtype; " per tensor: what ranks compare (check_same) before they exchange
+/// tensors. ValueError naming `what` and an undefined tensor.
+std::string layout(const std::vector<std::pair<std::string, Var>>& tensors, const std::string& what);
 
 /// FNV-1a of `bytes` bytes: how ranks compare descriptions and values without sending them.
 std::uint64_t fingerprint(const void* data, std::size_t bytes);

@@ -11,10 +11,9 @@
 namespace odenet::distributed {
 
 namespace {
-std::atomic<bool> world_exists{false};
-}  // namespace
 
-namespace {
+std::atomic<bool> world_exists{false};
+
 double checked_timeout(double seconds) {
     if (!(std::isfinite(seconds) && seconds > 0)) {
         std::ostringstream text;
@@ -23,6 +22,7 @@ double checked_timeout(double seconds) {
     }
     return seconds;
 }
+
 }  // namespace
 
 World::World(WorldOptions options) : timeout_(checked_timeout(options.timeout_seconds)) {

@@ -226,9 +226,10 @@ EpochStats run_epoch(Classifier& model, optim::SGD& optimizer, const Dataset& tr
     // epoch, so a resumed run sees the same order and crops as an uninterrupted one. Ranks draw
     // the same permutation (Ranks::shard) and crop with a generator of their own.
     Generator shuffle_gen(o.seed + 1000 * epoch);
-    std::vector<std::size_t> order(train_set.size());
-    std::iota(order.begin(), order.end(), 0);
+    std::vector<std::size_t> order;  // the epoch's permutation; with ranks, this rank's batch of the step
     if (!o.ranks) {
+        order.resize(train_set.size());
+        std::iota(order.begin(), order.end(), 0);
         for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle_gen.below(i)]);
     }
     Generator rank_crop_gen(o.seed + 1000 * epoch + 500 + std::uint64_t(o.ranks ? o.ranks->rank() : 0));

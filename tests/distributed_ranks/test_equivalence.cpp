@@ -176,6 +176,7 @@ TEST_CASE("with small buckets, all-reduces start while backward runs; without ov
         averager.backward(loss_of(model, data, mine, Dtype::float64), mine.size());
         CAPTURE(overlap);
         CHECK(averager.bucket_count() > 3);
+        CHECK(averager.buckets().front().front() == "out.bias");  // the last registered goes first
         CHECK(averager.stats().allreduce_calls == averager.bucket_count());
         // The output layer's buckets are complete long before the ODE block's adjoint has run.
         if (overlap) {

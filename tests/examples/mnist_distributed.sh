@@ -45,6 +45,15 @@ sys.exit(0 if worst <= tol else 1)
 PY
 }
 
+# 0. --distributed trains: with --eval-only or --time-steps it is refused before any work.
+for other in "--time-steps 1" "--eval-only $0"; do
+  if "$bin" --distributed $other --synthetic --out "$tmp/refused" >/dev/null 2>"$tmp/err"; then
+    fail "--distributed with $other was accepted"
+  fi
+  grep -q -- "${other%% *}" "$tmp/err" || fail "the refusal does not name ${other%% *}: $(cat "$tmp/err")"
+  [ ! -e "$tmp/refused" ] || fail "--distributed with $other created the output folder"
+done
+
 # 1. Output from rank 0 only, and 2 ranks of 16 = 1 rank of 32 (ResNet: no adaptive solver, whose
 # steps would follow each rank's half batch).
 run2 --model resnet --batch-size 16 --epochs 1 --max-steps 1 --out "$tmp/two" >"$tmp/two.out" 2>"$tmp/two.err" || {
